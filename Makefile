@@ -1,0 +1,53 @@
+# Every target installs what it needs: a fresh clone only needs python3 (uv is bootstrapped if absent).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export UV_NO_PROGRESS := 1
+
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+STAGE ?= dev
+CDK := npx --yes --prefix .tools/cdk cdk
+
+.PHONY: help install run test lint format typecheck unit synth deploy bench openapi clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/python -m pip install --quiet uv
+
+install: $(UV) ## create .venv with every dependency group (locked)
+	$(UV) sync --locked --all-groups
+
+run: $(UV) ## start the whole product on loopback (API :3000, Dfns sandbox :3001, moto :3002)
+	$(UV) sync --locked --group local
+	$(UV) run --no-sync managed-accounts run
+
+lint: install ## ruff (lint + format check) and mypy
+	$(UV) run --no-sync ruff check .
+	$(UV) run --no-sync ruff format --check .
+	$(UV) run --no-sync mypy layers/common functions local infra tests
+
+format: install ## apply ruff's fixes and formatting
+	$(UV) run --no-sync ruff check --fix .
+	$(UV) run --no-sync ruff format .
+
+test: lint ## lint, then the whole test suite with coverage
+	$(UV) run --no-sync pytest -n 2 --cov --cov-report=term --cov-report=xml:build/coverage.xml
+
+unit: install ## unit tests only (fast)
+	$(UV) run --no-sync pytest tests/unit
+
+synth: install ## synthesise the CDK app into cdk.out/ (offline, cdk-nag attached)
+	CDK_OUTDIR=cdk.out $(UV) run --no-sync python infra/app.py
+
+deploy: install ## cdk deploy STAGE=<name> with the pinned CDK CLI 2.x
+	npm install --silent --prefix .tools/cdk aws-cdk@2.1148
+	$(CDK) deploy --app "$(UV) run --no-sync python infra/app.py" -c stage=$(STAGE) --require-approval broadening
+
+bench: install ## benchmarks; results go to docs/BENCHMARKS.md
+	$(UV) run --no-sync python -m benchmarks
+
+clean: ## remove build outputs and local state
+	rm -rf build cdk.out .local .pytest_cache .mypy_cache .ruff_cache .coverage

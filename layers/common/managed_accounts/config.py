@@ -1,0 +1,95 @@
+"""The product's configuration: one pydantic settings model, read from the environment once per cold start.
+
+Complex values (limit profiles, exchanges, lists) are JSON in their environment variables, e.g.
+``LIMIT_PROFILES='{"standard": {"amountLimitUsd": 10000}}'``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic.alias_generators import to_camel
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class _CamelModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
+
+
+class LimitProfile(_CamelModel):
+    """Spending and velocity limits shared by every wallet tagged ``limits:<profile>``.
+
+    Each limit that is set becomes one Dfns policy, created once at bootstrap.
+    """
+
+    amount_limit_usd: float | None = Field(default=None, gt=0, description="largest single transfer, USD")
+    velocity_amount_usd: float | None = Field(default=None, gt=0, description="USD moved per timeframe")
+    velocity_timeframe_minutes: int = Field(default=1440, ge=1, le=43200)
+    count_limit: int | None = Field(default=None, ge=1, description="transfers per timeframe")
+    count_timeframe_minutes: int = Field(default=1440, ge=1, le=43200)
+
+
+class Exchange(_CamelModel):
+    """A trading venue: its deposit address per network."""
+
+    deposit_addresses: dict[str, str] = Field(min_length=1)
+
+
+class Settings(BaseSettings):
+    """Everything the functions need, validated at cold start."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore")
+
+    stage: str = "local"
+    service_name: str = "managed-accounts"
+    dfns_api_url: HttpUrl = HttpUrl("http://127.0.0.1:3001")
+    # Secrets Manager: {"token", "credId", "privateKeyPem"}
+    dfns_secret_name: str = "managed-accounts/dfns-service-account"
+    # Secrets Manager: {"secret"} (the webhook's HMAC secret, known only once the webhook exists)
+    webhook_secret_name: str = "managed-accounts/dfns-webhook"
+    table_name: str = "managed-accounts"
+    idempotency_table_name: str = "managed-accounts-idempotency"
+    event_bus_name: str = "managed-accounts"
+    order_queue_url: str | None = None
+    default_network: str = "EthereumSepolia"
+    default_limit_profile: str = "standard"
+    limit_profiles: dict[str, LimitProfile] = Field(
+        default_factory=lambda: {
+            "standard": LimitProfile(amount_limit_usd=10_000, velocity_amount_usd=25_000, count_limit=20)
+        }
+    )
+    exchanges: dict[str, Exchange] = Field(default_factory=dict)
+    # What the per-client whitelist does to a transfer to an unapproved address.
+    whitelist_action: Literal["Block", "RequestApproval"] = "Block"
+    # Dfns user ids of the compliance officers who approve policy changes (and reviews). Never the
+    # service account.
+    compliance_approver_ids: list[str] = Field(default_factory=list)
+    approval_timeout_minutes: int | None = Field(default=None, ge=1)
+    frontend_origins: list[str] = Field(default_factory=list)
+    webhook_tolerance_seconds: int = Field(default=300, ge=1)
+    dfns_timeout_seconds: float = Field(default=10.0, gt=0)
+    dfns_deadline_seconds: float = Field(default=25.0, gt=0)
+    # Set only on the local stack: where moto answers for every AWS service.
+    aws_endpoint_url: str | None = None
+
+    @field_validator("default_limit_profile")
+    @classmethod
+    def _profile_name_is_a_tag(cls, value: str) -> str:
+        if not value or any(c not in "abcdefghijklmnopqrstuvwxyz0123456789_.-" for c in value):
+            raise ValueError("limit profile names are lowercase tag-safe words")
+        return value
+
+    def limit_profile(self, name: str | None = None) -> LimitProfile:
+        name = name or self.default_limit_profile
+        try:
+            return self.limit_profiles[name]
+        except KeyError:
+            raise ValueError(f"unknown limit profile {name!r}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, validated once."""
+    return Settings()

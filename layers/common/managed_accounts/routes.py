@@ -1,0 +1,32 @@
+"""The public HTTP API as data: the single source of truth for the CDK REST API and the local gateway."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Auth = Literal["client", "operator", "webhook"]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    method: Literal["GET", "POST", "PUT", "DELETE"]
+    path: str  # API Gateway resource syntax: /accounts/me/destinations/{address}
+    function: str  # folder under functions/
+    auth: Auth  # client: Cognito user; operator: Cognito user in the operators group; webhook: HMAC only
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("POST", "/accounts", "onboard", "client"),
+    Route("GET", "/accounts/me", "onboard", "client"),
+    Route("GET", "/accounts/me/destinations", "destinations", "client"),
+    Route("DELETE", "/accounts/me/destinations/{address}", "destinations", "client"),
+    Route("POST", "/accounts/me/destination-requests", "destinations", "client"),
+    Route("GET", "/accounts/me/destination-requests", "destinations", "client"),
+    Route("GET", "/accounts/me/destination-requests/{requestId}", "destinations", "client"),
+    Route("POST", "/webhooks/dfns", "webhooks", "webhook"),
+)
+
+FUNCTIONS: tuple[str, ...] = tuple(dict.fromkeys(r.function for r in ROUTES))
+
+OPERATORS_GROUP = "operators"
