@@ -394,6 +394,18 @@ class WebhookEvent(DfnsModel):
     timestamp_sent: int | None = None
     delivery_attempt: int = 1
     retry_of: str | None = None
+    # present in listings (GET /webhooks/{id}/events)
+    status: str | None = None
+    error: str | dict[str, Any] | None = None
+    delivery_failed: bool | None = None
+    next_attempt_date: datetime | None = None
+
+
+class WebhookPingResult(DfnsModel):
+    """``POST /webhooks/{id}/ping``: ``status`` is the HTTP code the endpoint answered, or an error code."""
+
+    status: str | int
+    error: str | dict[str, Any] | None = None
 
 
 # --- audit log -------------------------------------------------------------------------------------

@@ -1,0 +1,312 @@
+"""The production Dfns client: implements ``DfnsGateway`` over HTTP, plus the calls the product needs
+outside the domain port (webhooks, approval decisions, untagging).
+
+    with DfnsClient(settings.dfns_api_url, token, UserActionSigner(cred_id, pem)) as dfns:
+        wallet = dfns.create_wallet(CreateWalletBody(network="EthereumSepolia", external_id="cl-1"))
+
+Retry safety per call (DFNS.md §3.2, §4.6): GETs always retry; a transfer retries after a possible
+effect only when it carries an ``externalId`` (Dfns deduplicates it); tag/untag retry because setting
+the same tags twice has the same result; everything else (wallet creation, policy updates that could
+open a second change request, approval decisions) retries only when Dfns certainly did not act.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from managed_accounts.dfns._http import RoundTripStats
+from managed_accounts.dfns.audit import parse_audit_csv
+from managed_accounts.dfns.errors import DfnsError
+from managed_accounts.dfns.gateway import ChangeRequestPending, PolicyApplied, PolicyChangeOutcome
+from managed_accounts.dfns.models import (
+    Approval,
+    AuditLogRow,
+    ChangeRequest,
+    CreateWalletBody,
+    CreateWebhookBody,
+    DecisionBody,
+    HistoryEvent,
+    Policy,
+    PolicyBody,
+    TransferBody,
+    TransferRequest,
+    Wallet,
+    WalletAssets,
+    Webhook,
+    WebhookEvent,
+    WebhookPingResult,
+)
+from managed_accounts.dfns.pagination import iter_items, page_size_param
+from managed_accounts.dfns.signing import UserActionSigner
+from managed_accounts.dfns.transport import DEFAULT_USER_AGENT, DfnsTransport, Method, json_object
+from managed_accounts.observability import logger
+
+M = TypeVar("M", bound=BaseModel)
+_TRANSFER_BODY: TypeAdapter[Any] = TypeAdapter(TransferBody)
+
+
+def _p(value: str) -> str:
+    """A path segment: ids are quoted so that no value can change the route it lands on."""
+    return quote(value, safe="")
+
+
+def _iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("audit log bounds must be timezone-aware")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _parse(model: type[M], response: httpx.Response, route: str) -> M:
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        raise DfnsError(f"{route}: unexpected response shape ({exc.error_count()} errors)") from exc
+
+
+class DfnsClient:
+    """A Dfns API client for one identity (a service account, or a compliance officer's own credential)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        signer: UserActionSigner,
+        *,
+        http_client: httpx.Client | None = None,
+        timeout: float = 10.0,
+        deadline: float = 25.0,
+        max_attempts: int = 4,
+        user_agent: str = DEFAULT_USER_AGENT,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self._transport = DfnsTransport(
+            str(base_url),
+            token,
+            signer,
+            http_client=http_client,
+            timeout=timeout,
+            deadline=deadline,
+            max_attempts=max_attempts,
+            user_agent=user_agent,
+            sleep=sleep,
+            clock=clock,
+            rng=rng,
+        )
+
+    def __repr__(self) -> str:
+        return f"DfnsClient({self._transport!r})"
+
+    @property
+    def stats(self) -> RoundTripStats:
+        """Round trips by ``"METHOD /route"``, including init/action calls and retries."""
+        return self._transport.stats
+
+    def close(self) -> None:
+        self._transport.close()
+
+    def __enter__(self) -> DfnsClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # --- plumbing ------------------------------------------------------------------------------------
+
+    def _call(
+        self,
+        method: Method,
+        route: str,
+        path: str,
+        *,
+        body: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+    ) -> httpx.Response:
+        return self._transport.request(method, route, path, body=body, params=params, idempotent=idempotent)
+
+    def _iter(
+        self, model: type[M], route: str, path: str, page_size: int, params: Mapping[str, str] | None = None
+    ) -> Iterator[M]:
+        base = {**(params or {}), "limit": str(page_size_param(page_size))}
+
+        def fetch(token: str | None) -> dict[str, Any]:
+            query = {**base, "paginationToken": token} if token else base
+            return json_object(self._call("GET", route, path, params=query), route)
+
+        for item in iter_items(fetch):
+            try:
+                yield model.model_validate(item)
+            except ValidationError as exc:
+                raise DfnsError(f"GET {route}: unexpected item shape ({exc.error_count()} errors)") from exc
+
+    # --- wallets -------------------------------------------------------------------------------------
+
+    def create_wallet(self, body: CreateWalletBody) -> Wallet:
+        # Not retried after a possible effect: whether Dfns deduplicates wallet externalIds is
+        # UNCONFIRMED (DFNS.md §3.2); onboarding resumes and looks before creating instead.
+        response = self._call("POST", "/wallets", "/wallets", body=body.to_wire())
+        return _parse(Wallet, response, "/wallets")
+
+    def get_wallet(self, wallet_id: str) -> Wallet:
+        route = "/wallets/{walletId}"
+        return _parse(Wallet, self._call("GET", route, f"/wallets/{_p(wallet_id)}"), route)
+
+    def iter_wallets(self, *, page_size: int = 100) -> Iterator[Wallet]:
+        return self._iter(Wallet, "/wallets", "/wallets", page_size)
+
+    def tag_wallet(self, wallet_id: str, tags: list[str]) -> None:
+        path = f"/wallets/{_p(wallet_id)}/tags"
+        self._call("PUT", "/wallets/{walletId}/tags", path, body={"tags": tags}, idempotent=True)
+
+    def untag_wallet(self, wallet_id: str, tags: list[str]) -> None:
+        """``DELETE`` with a JSON body (DFNS.md §2); the service account normally lacks this permission."""
+        path = f"/wallets/{_p(wallet_id)}/tags"
+        self._call("DELETE", "/wallets/{walletId}/tags", path, body={"tags": tags}, idempotent=True)
+
+    def get_wallet_assets(self, wallet_id: str) -> WalletAssets:
+        route = "/wallets/{walletId}/assets"
+        return _parse(WalletAssets, self._call("GET", route, f"/wallets/{_p(wallet_id)}/assets"), route)
+
+    def iter_wallet_history(self, wallet_id: str, *, page_size: int = 100) -> Iterator[HistoryEvent]:
+        path = f"/wallets/{_p(wallet_id)}/history"
+        return self._iter(HistoryEvent, "/wallets/{walletId}/history", path, page_size)
+
+    # --- transfers -----------------------------------------------------------------------------------
+
+    def transfer(self, wallet_id: str, body: TransferBody) -> TransferRequest:
+        """Transfer Asset. With an ``externalId`` a retry returns the first transfer, never a second."""
+        route = "/wallets/{walletId}/transfers"
+        wire = _TRANSFER_BODY.dump_python(body, mode="json", by_alias=True, exclude_none=True)
+        response = self._call(
+            "POST",
+            route,
+            f"/wallets/{_p(wallet_id)}/transfers",
+            body=wire,
+            idempotent=body.external_id is not None,
+        )
+        return _parse(TransferRequest, response, route)
+
+    def get_transfer(self, wallet_id: str, transfer_id: str) -> TransferRequest:
+        route = "/wallets/{walletId}/transfers/{transferId}"
+        path = f"/wallets/{_p(wallet_id)}/transfers/{_p(transfer_id)}"
+        return _parse(TransferRequest, self._call("GET", route, path), route)
+
+    def iter_transfers(self, wallet_id: str, *, page_size: int = 100) -> Iterator[TransferRequest]:
+        path = f"/wallets/{_p(wallet_id)}/transfers"
+        return self._iter(TransferRequest, "/wallets/{walletId}/transfers", path, page_size)
+
+    # --- policies ------------------------------------------------------------------------------------
+
+    def create_policy(self, body: PolicyBody) -> Policy:
+        response = self._call("POST", "/v2/policies", "/v2/policies", body=body.to_wire())
+        return _parse(Policy, response, "/v2/policies")
+
+    def get_policy(self, policy_id: str) -> Policy:
+        route = "/v2/policies/{policyId}"
+        return _parse(Policy, self._call("GET", route, f"/v2/policies/{_p(policy_id)}"), route)
+
+    def iter_policies(self, *, status: str | None = "Active", page_size: int = 100) -> Iterator[Policy]:
+        params = {"status": status} if status else None
+        return self._iter(Policy, "/v2/policies", "/v2/policies", page_size, params)
+
+    def update_policy(self, policy_id: str, body: PolicyBody) -> PolicyChangeOutcome:
+        """Full replacement. 200 → ``PolicyApplied``; 202 → ``ChangeRequestPending`` (awaits approval).
+
+        Never retried after a possible effect: a second PUT could open a second change request.
+        """
+        route = "/v2/policies/{policyId}"
+        response = self._call("PUT", route, f"/v2/policies/{_p(policy_id)}", body=body.to_wire())
+        return self._policy_outcome(response, route)
+
+    def archive_policy(self, policy_id: str) -> PolicyChangeOutcome:
+        """DELETE (archive). 200 → ``PolicyApplied`` (status Archived); 202 → ``ChangeRequestPending``."""
+        route = "/v2/policies/{policyId}"
+        return self._policy_outcome(self._call("DELETE", route, f"/v2/policies/{_p(policy_id)}"), route)
+
+    @staticmethod
+    def _policy_outcome(response: httpx.Response, route: str) -> PolicyChangeOutcome:
+        if response.status_code == 202:
+            return ChangeRequestPending(_parse(ChangeRequest, response, route))
+        return PolicyApplied(_parse(Policy, response, route))
+
+    # --- approvals -----------------------------------------------------------------------------------
+
+    def get_approval(self, approval_id: str) -> Approval:
+        route = "/v2/policy-approvals/{approvalId}"
+        return _parse(Approval, self._call("GET", route, f"/v2/policy-approvals/{_p(approval_id)}"), route)
+
+    def iter_approvals(self, *, status: str | None = None, page_size: int = 100) -> Iterator[Approval]:
+        params = {"status": status} if status else None
+        return self._iter(Approval, "/v2/policy-approvals", "/v2/policy-approvals", page_size, params)
+
+    def decide_approval(self, approval_id: str, body: DecisionBody) -> Approval:
+        """Vote on an approval. Only for a client built with a compliance officer's OWN token and key
+        (their CLI): the service account must never approve, and has no permission to.
+        """
+        route = "/v2/policy-approvals/{approvalId}/decisions"
+        path = f"/v2/policy-approvals/{_p(approval_id)}/decisions"
+        return _parse(Approval, self._call("POST", route, path, body=body.to_wire()), route)
+
+    # --- audit ---------------------------------------------------------------------------------------
+
+    def audit_logs(self, start: datetime, end: datetime, *, user_id: str | None = None) -> list[AuditLogRow]:
+        """Audit-log rows in ``[start, end]`` from Dfns's CSV export (capped at 100,000 rows)."""
+        route = "/auth/action/logs"
+        params = {"startTime": _iso(start), "endTime": _iso(end)}
+        if user_id:
+            params["userId"] = user_id
+        response = self._call("GET", route, route, params=params)
+        if response.headers.get("x-dfns-result-truncated", "").lower() == "true":
+            bounds = {"start": params["startTime"], "end": params["endTime"]}
+            logger.warning("dfns audit log truncated at 100,000 rows: narrow the range", extra=bounds)
+        return parse_audit_csv(response.text)
+
+    # --- webhooks ------------------------------------------------------------------------------------
+
+    def create_webhook(self, body: CreateWebhookBody) -> Webhook:
+        """The returned ``secret`` exists only in this response: store it at once."""
+        return _parse(Webhook, self._call("POST", "/webhooks", "/webhooks", body=body.to_wire()), "/webhooks")
+
+    def get_webhook(self, webhook_id: str) -> Webhook:
+        route = "/webhooks/{webhookId}"
+        return _parse(Webhook, self._call("GET", route, f"/webhooks/{_p(webhook_id)}"), route)
+
+    def iter_webhooks(self, *, page_size: int = 100) -> Iterator[Webhook]:
+        return self._iter(Webhook, "/webhooks", "/webhooks", page_size)
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        self._call("DELETE", "/webhooks/{webhookId}", f"/webhooks/{_p(webhook_id)}")
+
+    def ping_webhook(self, webhook_id: str) -> WebhookPingResult:
+        route = "/webhooks/{webhookId}/ping"
+        return _parse(WebhookPingResult, self._call("POST", route, f"/webhooks/{_p(webhook_id)}/ping"), route)
+
+    def iter_webhook_events(
+        self,
+        webhook_id: str,
+        *,
+        delivery_failed: bool | None = None,
+        kind: str | None = None,
+        page_size: int = 100,
+    ) -> Iterator[WebhookEvent]:
+        """Stored events (31 days); ``delivery_failed=True`` lists those to recover by polling."""
+        params: dict[str, str] = {}
+        if delivery_failed is not None:
+            params["deliveryFailed"] = "true" if delivery_failed else "false"
+        if kind:
+            params["kind"] = kind
+        path = f"/webhooks/{_p(webhook_id)}/events"
+        return self._iter(WebhookEvent, "/webhooks/{webhookId}/events", path, page_size, params)
