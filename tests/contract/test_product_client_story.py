@@ -1,0 +1,146 @@
+"""The product's own DfnsClient against the sandbox: the whole destination-approval story end to end."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+from dfns_sandbox import SandboxServer
+from managed_accounts.dfns.client import DfnsClient
+from managed_accounts.dfns.errors import DfnsAuthError, DfnsConflict
+from managed_accounts.dfns.gateway import ChangeRequestPending, PolicyApplied
+from managed_accounts.dfns.models import (
+    AlwaysTriggerRule,
+    ApprovalGroup,
+    Approvers,
+    BlockAction,
+    CreateWalletBody,
+    DecisionBody,
+    IdsFilter,
+    NativeTransferBody,
+    PolicyBody,
+    PolicyFilters,
+    RequestApprovalAction,
+    TagsFilter,
+    UserIdIn,
+    WhitelistConfiguration,
+    WhitelistRule,
+)
+from managed_accounts.dfns.signing import UserActionSigner
+
+from tests.contract.dfns_helpers import new_key, public_pem
+
+APPROVED = "0x" + "ab" * 20
+ELSEWHERE = "0x" + "cd" * 20
+
+
+def whitelist(addresses: list[str]) -> PolicyBody:
+    return PolicyBody(
+        name="whitelist client:c1",
+        activity_kind="Wallets:Sign",
+        rule=WhitelistRule(configuration=WhitelistConfiguration(addresses=addresses)),
+        action=BlockAction(),
+        filters=PolicyFilters(wallet_tags=TagsFilter(has_any=["client:c1"])),
+    )
+
+
+@pytest.fixture
+def clients(sandbox: SandboxServer) -> Iterator[tuple[DfnsClient, DfnsClient]]:
+    key = new_key("ed25519")
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    creds = sandbox.register_service_account(public_pem(key), "managed-accounts")
+    officer = sandbox.officer
+    with (
+        DfnsClient(sandbox.url, creds.access_token, UserActionSigner(creds.cred_id, pem)) as service,
+        DfnsClient(
+            sandbox.url, officer.token, UserActionSigner(officer.cred_id, officer.private_key_pem)
+        ) as human,
+    ):
+        yield service, human
+
+
+def test_destination_approval_story(sandbox: SandboxServer, clients: tuple[DfnsClient, DfnsClient]):
+    service, officer = clients
+    wallet = service.create_wallet(
+        CreateWalletBody(network="EthereumSepolia", name="Café client", tags=["client:c1"], external_id="c1")
+    )
+    assert wallet.tags == ["client:c1"]
+    assert wallet.name == "Café client"  # non-ASCII: the client signs the exact bytes it sends
+    httpx.post(f"{sandbox.url}/sandbox/deposits", json={"walletId": wallet.id, "amount": str(10**18)})
+    with pytest.raises(DfnsConflict):
+        service.create_wallet(CreateWalletBody(network="EthereumSepolia", external_id="c1"))
+
+    policy = service.create_policy(whitelist([]))
+    governance = service.create_policy(
+        PolicyBody(
+            name="compliance governance",
+            activity_kind="Policies:Modify",
+            rule=AlwaysTriggerRule(),
+            action=RequestApprovalAction(
+                approval_groups=[
+                    ApprovalGroup(
+                        name="compliance",
+                        quorum=1,
+                        approvers=Approvers(user_id=UserIdIn(in_=[sandbox.officer.user_id])),
+                    )
+                ]
+            ),
+            filters=PolicyFilters(policy_id=IdsFilter(in_=[policy.id])),
+        )
+    )
+    assert governance.activity_kind == "Policies:Modify"
+
+    outcome = service.update_policy(policy.id, whitelist([APPROVED]))
+    assert isinstance(outcome, ChangeRequestPending)
+    change = outcome.change_request
+    assert change.status == "Pending"
+    assert change.approval_id is not None
+    assert service.get_policy(policy.id).pending_change_request is not None
+    pending = list(service.iter_approvals(status="Pending"))
+    assert [a.id for a in pending] == [change.approval_id]
+
+    with pytest.raises(DfnsAuthError):  # the service account can never approve its own request
+        service.decide_approval(change.approval_id, DecisionBody(value="Approved"))
+    approval = officer.decide_approval(change.approval_id, DecisionBody(value="Approved", reason="KYC ok"))
+    assert approval.status == "Approved"
+    assert [d.user_id for d in approval.decisions] == [sandbox.officer.user_id]
+
+    applied = service.get_policy(policy.id)
+    assert applied.pending_change_request is None
+    assert applied.rule.configuration.addresses == [APPROVED]  # type: ignore[union-attr]
+
+    paid = service.transfer(wallet.id, NativeTransferBody(to=APPROVED, amount="1000", external_id="run1:c1"))
+    blocked = service.transfer(wallet.id, NativeTransferBody(to=ELSEWHERE, amount="1000"))
+    assert blocked.status == "Rejected"
+    assert blocked.reason == "Blocked by policy: whitelist client:c1"
+    assert (
+        service.transfer(wallet.id, NativeTransferBody(to=APPROVED, amount="1000", external_id="run1:c1")).id
+        == paid.id
+    )
+    sandbox.advance(60)
+    confirmed = service.get_transfer(wallet.id, paid.id)
+    assert confirmed.status == "Confirmed"
+    assert confirmed.tx_hash
+    assert [t.id for t in service.iter_transfers(wallet.id, page_size=1)] == [blocked.id, paid.id]
+    assert [e.direction for e in service.iter_wallet_history(wallet.id)] == ["Out", "In"]
+
+    now = datetime.now(UTC)
+    rows = officer.audit_logs(
+        now - timedelta(days=1), now + timedelta(days=1), user_id=sandbox.officer.user_id
+    )
+    assert [r.action_path for r in rows] == ["POST /v2/policy-approvals/{approvalId}/decisions"]
+
+
+def test_ungoverned_update_applies_at_once(clients: tuple[DfnsClient, DfnsClient]):
+    service, _ = clients
+    policy = service.create_policy(whitelist([]))
+    outcome = service.update_policy(policy.id, whitelist([APPROVED]))
+    assert isinstance(outcome, PolicyApplied)
+    archived = service.archive_policy(policy.id)
+    assert isinstance(archived, PolicyApplied)
+    assert archived.policy.status == "Archived"
