@@ -1,0 +1,88 @@
+"""The Dfns bootstrap as a CloudFormation custom resource (behind ``aws_cdk.custom_resources.Provider``).
+
+Create/Update run ``bootstrap_dfns``; the Provider framework turns the return value into the response and
+an exception into a FAILED one. Delete changes nothing in Dfns on purpose: the governance and limit
+policies protect client wallets that outlive any stack, removing the governance policy is itself a
+change the compliance officer must approve, and a stack deletion must never weaken controls.
+
+Invoked directly with ``{"action": "bootstrap"}`` (``aws lambda invoke``) it runs the same bootstrap:
+that is how the operator finishes the first deploy once the service-account secret is filled in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from managed_accounts.bootstrap import BootstrapGateway, SecretsManagerWebhookSecrets, bootstrap_dfns
+from managed_accounts.config import Settings, get_settings
+from managed_accounts.observability import logger, metrics, tracer
+from managed_accounts.secrets import SecretFormatError, get_dfns_credentials
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PHYSICAL_RESOURCE_ID = "dfns-bootstrap"
+
+
+class BootstrapEnvironment(BaseSettings):
+    """What only this function needs: where Dfns must deliver webhooks (the deployed API)."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore")
+    webhook_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Dependencies:
+    settings: Settings
+    webhook_url: str
+    gateway: Callable[[], BootstrapGateway]  # built lazily: reading the credentials may fail
+    webhook_secrets: SecretsManagerWebhookSecrets
+
+
+def build_dependencies() -> Dependencies:
+    import boto3
+    from managed_accounts.dfns.factory import build_dfns_client
+
+    settings = get_settings()
+    client = boto3.client("secretsmanager", endpoint_url=settings.aws_endpoint_url)
+    return Dependencies(
+        settings=settings,
+        webhook_url=BootstrapEnvironment().webhook_url,  # read from the environment
+        gateway=lambda: build_dfns_client(settings, get_dfns_credentials(settings, force_fetch=True)),
+        webhook_secrets=SecretsManagerWebhookSecrets(client, settings.webhook_secret_name),
+    )
+
+
+def run(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
+    request_type = event.get("RequestType") or event.get("action") or ""
+    if request_type == "Delete":
+        logger.info("stack resource deleted: Dfns policies and webhook are left in place on purpose")
+        return {"PhysicalResourceId": event.get("PhysicalResourceId") or PHYSICAL_RESOURCE_ID}
+    if request_type not in ("Create", "Update", "bootstrap"):
+        raise ValueError(f"unsupported request {request_type!r}")
+    try:
+        gateway = deps.gateway()
+    except SecretFormatError:
+        if request_type == "bootstrap":
+            raise
+        # The first deploy creates the secret empty: succeed so the stack exists, and say what is next.
+        logger.warning("Dfns credentials not stored yet: fill the secret, then invoke this function")
+        return {"PhysicalResourceId": PHYSICAL_RESOURCE_ID, "Data": {"Status": "AwaitingCredentials"}}
+    result = bootstrap_dfns(
+        gateway,
+        deps.settings,
+        webhook_url=deps.webhook_url,
+        store_webhook_secret=deps.webhook_secrets.store,
+        load_webhook_secret=deps.webhook_secrets.load,
+    )
+    logger.info("dfns bootstrapped", extra=result.as_dict())
+    data = {"Status": "Bootstrapped", **result.summary()}
+    return {"PhysicalResourceId": PHYSICAL_RESOURCE_ID, "Data": data}
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return run(event, build_dependencies())

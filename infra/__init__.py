@@ -1,0 +1,1 @@
+"""The CDK app: one stack (``ManagedAccountsStack``) composed of one construct per capability."""

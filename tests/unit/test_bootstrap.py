@@ -1,0 +1,404 @@
+"""The Dfns bootstrap: what it creates, that a re-run changes nothing, and that it converges after a crash."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, cast
+
+import boto3
+import pytest
+from managed_accounts.bootstrap import (
+    WEBHOOK_EVENTS,
+    BootstrapGateway,
+    BootstrapRefused,
+    SecretsManagerWebhookSecrets,
+    WebhookSecretRecord,
+    bootstrap_dfns,
+)
+from managed_accounts.config import LimitProfile, Settings
+from managed_accounts.dfns.errors import DfnsUnavailable
+from managed_accounts.dfns.gateway import ChangeRequestPending, PolicyApplied, PolicyChangeOutcome
+from managed_accounts.dfns.models import ChangeRequest, CreateWebhookBody, Policy, PolicyBody, Webhook
+from managed_accounts.secrets import SecretFormatError
+from moto import mock_aws
+
+from functions.bootstrap import handler as bootstrap_handler
+
+URL = "https://api.example.com/prod/webhooks/dfns"
+OFFICER = "us-officer-1"
+
+
+class FakeDfns:
+    """Policies and webhooks as Dfns keeps them, with ``Policies:Modify`` gating and failure injection."""
+
+    def __init__(self) -> None:
+        self.policies: dict[str, Policy] = {}
+        self.webhooks: dict[str, Webhook] = {}
+        self.writes: list[str] = []
+        self.fail_on: str | None = None  # e.g. "create_policy#2": the 2nd create_policy raises
+        self._ids = itertools.count(1)
+        self._calls: dict[str, int] = {}
+
+    def _write(self, name: str) -> None:
+        self._calls[name] = self._calls.get(name, 0) + 1
+        if self.fail_on == f"{name}#{self._calls[name]}":
+            raise DfnsUnavailable("injected", status=503, may_have_reached_dfns=False)
+        self.writes.append(name)
+
+    def _governed(self) -> bool:
+        return any(p.activity_kind == "Policies:Modify" for p in self.policies.values())
+
+    def create_policy(self, body: PolicyBody) -> Policy:
+        self._write("create_policy")
+        policy = Policy(id=f"plc-{next(self._ids)}", **dict(body))
+        self.policies[policy.id] = policy
+        return policy
+
+    def iter_policies(self, *, status: str | None = "Active", page_size: int = 100) -> Iterator[Policy]:
+        return iter([p for p in self.policies.values() if status is None or p.status == status])
+
+    def update_policy(self, policy_id: str, body: PolicyBody) -> PolicyChangeOutcome:
+        self._write("update_policy")
+        live = self.policies[policy_id]
+        if self._governed():
+            change = ChangeRequest(id=f"cr-{next(self._ids)}", status="Pending", entity_id=policy_id)
+            self.policies[policy_id] = live.model_copy(update={"pending_change_request": change})
+            return ChangeRequestPending(change)
+        self.policies[policy_id] = Policy(id=policy_id, **dict(body))
+        return PolicyApplied(self.policies[policy_id])
+
+    def create_webhook(self, body: CreateWebhookBody) -> Webhook:
+        self._write("create_webhook")
+        n = next(self._ids)
+        webhook = Webhook(id=f"wh-{n}", url=body.url, events=body.events, status=body.status or "Enabled")
+        self.webhooks[webhook.id] = webhook
+        return webhook.model_copy(update={"secret": f"whs-secret-{n}"})
+
+    def iter_webhooks(self, *, page_size: int = 100) -> Iterator[Webhook]:
+        return iter(list(self.webhooks.values()))
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        self._write("delete_webhook")
+        del self.webhooks[webhook_id]
+
+    def by_name(self) -> dict[str, Policy]:
+        return {p.name: p for p in self.policies.values()}
+
+
+class MemorySecrets:
+    def __init__(self) -> None:
+        self.value: str | None = None
+
+    def store(self, record: WebhookSecretRecord) -> None:
+        self.value = record.to_secret_string()
+
+    def load(self) -> WebhookSecretRecord | None:
+        return WebhookSecretRecord.from_secret_string(self.value)
+
+
+def _settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {"compliance_approver_ids": [OFFICER], "approval_timeout_minutes": 1440}
+    return Settings(**(values | overrides))
+
+
+def _run(dfns: object, secrets: MemorySecrets, settings: Settings | None = None) -> Any:
+    return bootstrap_dfns(
+        cast(BootstrapGateway, dfns),
+        settings or _settings(),
+        webhook_url=URL,
+        store_webhook_secret=secrets.store,
+        load_webhook_secret=secrets.load,
+    )
+
+
+def test_a_fresh_org_gets_governance_limits_and_a_webhook() -> None:
+    dfns, secrets = FakeDfns(), MemorySecrets()
+    result = _run(dfns, secrets)
+
+    policies = dfns.by_name()
+    governance = policies["managed-accounts:governance"].to_wire()
+    assert governance["activityKind"] == "Policies:Modify"
+    assert governance["rule"] == {"kind": "AlwaysTrigger", "configuration": {}}
+    assert "filters" not in governance  # it governs every policy, whitelists included
+    assert governance["action"] == {
+        "kind": "RequestApproval",
+        "approvalGroups": [
+            {
+                "name": "compliance",
+                "quorum": 1,
+                "approvers": {"userId": {"in": [OFFICER]}},
+                "initiatorCanApprove": False,
+            }
+        ],
+        "autoRejectTimeout": 1440,
+    }
+    assert result.governance_policy_id == policies["managed-accounts:governance"].id
+
+    limits = {n: p.to_wire() for n, p in policies.items() if ":limits:" in n}
+    assert sorted(limits) == [
+        "managed-accounts:limits:standard:amount",
+        "managed-accounts:limits:standard:amount-velocity",
+        "managed-accounts:limits:standard:count-velocity",
+    ]
+    for wire in limits.values():
+        assert wire["activityKind"] == "Wallets:Sign"
+        assert wire["action"] == {"kind": "Block"}
+        assert wire["filters"] == {"walletTags": {"hasAll": ["limits:standard"]}}
+    assert limits["managed-accounts:limits:standard:amount"]["rule"] == {
+        "kind": "TransactionAmountLimit",
+        "configuration": {"limit": 10000.0, "currency": "USD"},
+    }
+    assert limits["managed-accounts:limits:standard:count-velocity"]["rule"]["configuration"] == {
+        "limit": 20,
+        "timeframe": 1440,
+    }
+
+    [webhook] = dfns.webhooks.values()
+    assert webhook.url == URL
+    assert list(webhook.events) == list(WEBHOOK_EVENTS)
+    assert json.loads(secrets.value or "") == {
+        "secret": f"whs-secret-{webhook.id[3:]}",
+        "webhookId": webhook.id,
+    }
+    assert result.webhook_outcome == "created"
+    assert {p.outcome for p in result.policies} == {"created"}
+
+
+def test_a_second_run_changes_nothing_in_dfns() -> None:
+    dfns, secrets = FakeDfns(), MemorySecrets()
+    _run(dfns, secrets)
+    writes, stored = len(dfns.writes), secrets.value
+
+    result = _run(dfns, secrets)
+
+    assert len(dfns.writes) == writes
+    assert secrets.value == stored
+    assert {p.outcome for p in result.policies} == {"unchanged"}
+    assert result.webhook_outcome == "unchanged"
+
+
+def test_refuses_without_compliance_approvers_before_calling_dfns() -> None:
+    dfns, secrets = FakeDfns(), MemorySecrets()
+    with pytest.raises(BootstrapRefused, match="nobody can approve"):
+        _run(dfns, secrets, _settings(compliance_approver_ids=[]))
+    assert dfns.writes == []
+    assert dfns.policies == {}
+    assert secrets.value is None
+
+
+def test_a_changed_limit_becomes_one_change_request_for_the_officer() -> None:
+    dfns, secrets = FakeDfns(), MemorySecrets()
+    _run(dfns, secrets)
+    raised = {"standard": LimitProfile(amount_limit_usd=50_000, velocity_amount_usd=25_000, count_limit=20)}
+
+    first = _run(dfns, secrets, _settings(limit_profiles=raised))
+    second = _run(dfns, secrets, _settings(limit_profiles=raised))
+
+    outcomes = {p.name: p.outcome for p in first.policies}
+    assert outcomes["managed-accounts:limits:standard:amount"] == "change_requested"
+    assert outcomes["managed-accounts:limits:standard:count-velocity"] == "unchanged"
+    assert {p.name: p.outcome for p in second.policies}["managed-accounts:limits:standard:amount"] == (
+        "change_pending"
+    )
+    assert dfns.writes.count("update_policy") == 1  # Dfns holds one pending change per policy
+
+
+def test_echoed_defaults_are_not_a_difference_but_a_narrowed_governance_is() -> None:
+    dfns, secrets = FakeDfns(), MemorySecrets()
+    _run(dfns, secrets)
+    governance = dfns.by_name()["managed-accounts:governance"]
+    wire = governance.to_wire()
+    wire["action"]["approvalGroups"][0]["serviceAccountsCanApprove"] = False
+    dfns.policies[governance.id] = Policy.model_validate(wire)
+    assert {p.outcome for p in _run(dfns, secrets, _settings()).policies} == {"unchanged"}
+    two_officers = _settings(compliance_approver_ids=[OFFICER, "us-officer-2"])
+    _run(dfns, secrets, two_officers)  # proposes the second officer: a change request
+    wire["action"]["approvalGroups"][0]["approvers"]["userId"]["in"] = ["us-officer-2", OFFICER]
+    dfns.policies[governance.id] = Policy.model_validate(wire)  # applied; Dfns may reorder the ids
+    assert {p.outcome for p in _run(dfns, secrets, two_officers).policies} == {"unchanged"}
+
+    wire["filters"] = {"policyId": {"in": ["plc-other"]}}  # would govern one policy only
+    dfns.policies[governance.id] = Policy.model_validate(wire)
+    outcomes = {p.name: p.outcome for p in _run(dfns, secrets, two_officers).policies}
+    assert outcomes["managed-accounts:governance"] == "change_requested"
+
+
+def test_only_the_limits_a_profile_sets_become_policies() -> None:
+    dfns, secrets = FakeDfns(), MemorySecrets()
+    profiles = {"standard": LimitProfile(amount_limit_usd=1000), "vip": LimitProfile(count_limit=5)}
+    _run(dfns, secrets, _settings(limit_profiles=profiles))
+    assert sorted(n for n in dfns.by_name() if ":limits:" in n) == [
+        "managed-accounts:limits:standard:amount",
+        "managed-accounts:limits:vip:count-velocity",
+    ]
+
+
+def test_a_missing_stored_secret_replaces_the_webhook() -> None:
+    dfns, secrets = FakeDfns(), MemorySecrets()
+    _run(dfns, secrets)
+    [old] = dfns.webhooks
+    secrets.value = "{}"  # the deploy's placeholder, or a secret someone emptied
+
+    result = _run(dfns, secrets)
+
+    [new] = dfns.webhooks
+    assert new != old
+    assert result.webhook_outcome == "recreated"
+    stored = WebhookSecretRecord.from_secret_string(secrets.value)
+    assert stored is not None
+    assert stored.webhook_id == new
+
+
+def test_a_crash_between_webhook_creation_and_storing_its_secret_converges() -> None:
+    dfns, secrets = FakeDfns(), MemorySecrets()
+
+    def crash(record: WebhookSecretRecord) -> None:
+        raise RuntimeError("Secrets Manager unavailable")
+
+    with pytest.raises(RuntimeError):
+        bootstrap_dfns(cast(BootstrapGateway, dfns), _settings(), webhook_url=URL, store_webhook_secret=crash)
+    [orphan] = dfns.webhooks
+
+    _run(dfns, secrets)
+
+    [webhook] = dfns.webhooks
+    stored = WebhookSecretRecord.from_secret_string(secrets.value)
+    assert webhook != orphan
+    assert stored is not None
+    assert stored.webhook_id == webhook
+
+
+def test_dfns_down_half_way_then_a_rerun_creates_each_policy_once() -> None:
+    dfns, secrets = FakeDfns(), MemorySecrets()
+    dfns.fail_on = "create_policy#3"
+    with pytest.raises(DfnsUnavailable):
+        _run(dfns, secrets)
+    assert len(dfns.policies) == 2
+
+    dfns.fail_on = None
+    _run(dfns, secrets)
+
+    names = [p.name for p in dfns.policies.values()]
+    assert len(names) == len(set(names)) == 4
+    assert len(dfns.webhooks) == 1
+
+
+def test_webhook_secret_record_parsing_and_repr() -> None:
+    record = WebhookSecretRecord(webhook_id="wh-1", secret="whs-top")
+    assert WebhookSecretRecord.from_secret_string(record.to_secret_string()) == record
+    assert "whs-top" not in repr(record)
+    for text in (
+        None,
+        "",
+        "{}",
+        "not json",
+        "[1]",
+        '{"secret": "whs-x"}',
+        '{"secret": "", "webhookId": "w"}',
+    ):
+        assert WebhookSecretRecord.from_secret_string(text) is None
+
+
+@mock_aws
+def test_secrets_manager_store_round_trip() -> None:
+    client = boto3.client("secretsmanager", region_name="eu-west-1")
+    store = SecretsManagerWebhookSecrets(client, "managed-accounts/dfns-webhook")
+    assert store.load() is None  # no secret at all
+
+    client.create_secret(Name="managed-accounts/dfns-webhook", SecretString="{}")
+    assert store.load() is None  # the deploy's placeholder
+    store.store(WebhookSecretRecord(webhook_id="wh-9", secret="whs-9"))
+    assert store.load() == WebhookSecretRecord(webhook_id="wh-9", secret="whs-9")
+
+
+# --- the custom-resource handler --------------------------------------------------------------------
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "bootstrap"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:bootstrap"
+    aws_request_id: str = "req-1"
+
+
+def _deps(
+    dfns: FakeDfns, secrets: MemorySecrets, *, credentials: bool = True
+) -> bootstrap_handler.Dependencies:
+    def gateway() -> BootstrapGateway:
+        if not credentials:
+            raise SecretFormatError("secret managed-accounts/dfns-service-account lacks ['credId']")
+        return cast(BootstrapGateway, dfns)
+
+    return bootstrap_handler.Dependencies(
+        settings=_settings(), webhook_url=URL, gateway=gateway, webhook_secrets=cast(Any, secrets)
+    )
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics")
+def test_create_bootstraps_and_reports_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+    dfns, secrets = FakeDfns(), MemorySecrets()
+    monkeypatch.setattr(bootstrap_handler, "build_dependencies", lambda: _deps(dfns, secrets))
+
+    response = bootstrap_handler.handler({"RequestType": "Create"}, LambdaContext())
+
+    assert response["PhysicalResourceId"] == bootstrap_handler.PHYSICAL_RESOURCE_ID
+    assert response["Data"]["Status"] == "Bootstrapped"
+    assert response["Data"]["GovernancePolicyId"] == dfns.by_name()["managed-accounts:governance"].id
+    assert response["Data"]["Policies"] == "created=4"
+    assert response["Data"]["WebhookId"] == next(iter(dfns.webhooks))
+
+
+def test_delete_leaves_dfns_untouched() -> None:
+    dfns, secrets = FakeDfns(), MemorySecrets()
+    event = {"RequestType": "Delete", "PhysicalResourceId": "dfns-bootstrap"}
+    assert bootstrap_handler.run(event, _deps(dfns, secrets)) == {"PhysicalResourceId": "dfns-bootstrap"}
+    assert dfns.writes == []
+
+
+def test_first_deploy_without_credentials_succeeds_but_a_manual_run_fails() -> None:
+    dfns, secrets = FakeDfns(), MemorySecrets()
+    deps = _deps(dfns, secrets, credentials=False)
+
+    response = bootstrap_handler.run({"RequestType": "Create"}, deps)
+    assert response["Data"] == {"Status": "AwaitingCredentials"}
+
+    with pytest.raises(SecretFormatError):
+        bootstrap_handler.run({"action": "bootstrap"}, deps)
+    assert dfns.writes == []
+
+
+def test_an_unknown_request_is_refused() -> None:
+    with pytest.raises(ValueError, match="unsupported"):
+        bootstrap_handler.run({"RequestType": "Frobnicate"}, _deps(FakeDfns(), MemorySecrets()))
+
+
+# --- the real client against the local Dfns sandbox (loopback) --------------------------------------
+
+
+def test_against_the_dfns_sandbox_a_rerun_sends_no_signed_call() -> None:
+    from local_stack.dfns_setup import register_service_account, start_sandbox
+    from managed_accounts.dfns.factory import build_dfns_client
+    from managed_accounts.secrets import DfnsCredentials
+
+    server = start_sandbox(0, realtime=False)
+    try:
+        account = register_service_account(server, name="bootstrap-test")
+        settings = Settings(dfns_api_url=server.url, compliance_approver_ids=[server.officer.user_id])
+        client = build_dfns_client(settings, DfnsCredentials.model_validate(account.secret_value()))
+        secrets = MemorySecrets()
+        first = _run(client, secrets, settings)
+        signed_after_first = client.stats.counts["POST /auth/action"]
+
+        second = _run(client, secrets, settings)
+
+        assert {p.outcome for p in first.policies} == {"created"}
+        assert {p.outcome for p in second.policies} == {"unchanged"}
+        assert second.webhook_id == first.webhook_id
+        assert client.stats.counts["POST /auth/action"] == signed_after_first  # nothing written again
+        client.close()
+    finally:
+        server.stop()
