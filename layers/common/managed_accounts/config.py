@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     approval_timeout_minutes: int | None = Field(default=None, ge=1)
     frontend_origins: list[str] = Field(default_factory=list)
     webhook_tolerance_seconds: int = Field(default=300, ge=1)
+    # The reconciler's bounds per scheduled run (a rotating window covers the rest on later runs).
+    reconcile_max_approvals: int = Field(default=200, ge=1)
+    reconcile_max_accounts: int = Field(default=300, ge=1)
     dfns_timeout_seconds: float = Field(default=10.0, gt=0)
     dfns_deadline_seconds: float = Field(default=25.0, gt=0)
     # Set only on the local stack: where moto answers for every AWS service.

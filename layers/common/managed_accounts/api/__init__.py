@@ -1,0 +1,1 @@
+"""The shared REST layer: one resolver factory, the caller's identity, the API models."""

@@ -1,0 +1,90 @@
+"""The webhook de-duplication store: one item per business fact already acted on.
+
+A fact is an object id plus what happened to it (``ap-1`` + ``Approved``, ``xfr-9`` + ``Confirmed``),
+never a webhook event id: Dfns retries arrive as new events with new ids (DFNS.md §7.5). Items live
+on the main table (``PK = EVENT#<objectId>``, ``SK = <fact>``) and expire through the table's TTL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from managed_accounts.data.schema import PK, SK, TTL_ATTRIBUTE
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+# Dfns retries for about a day (DFNS.md §7.5); a week covers that with room for late duplicates.
+DEFAULT_TTL_SECONDS = 7 * 24 * 3600
+
+
+def _epoch(now: datetime) -> int:
+    return int(now.timestamp())
+
+
+class DynamoDedupeStore:
+    """The ``FactStore`` port of ``domain/webhooks.py``: claims a fact once; ``release`` undoes a claim
+    whose processing failed, so a retry can act.
+
+    Conditional puts on the main table (a boto3 ``Table`` resource, as the repository uses). An item
+    past ``expiresAt`` counts as absent, because DynamoDB deletes expired items lazily (up to days later).
+    """
+
+    def __init__(
+        self,
+        table: Table,
+        *,
+        ttl_seconds: int = DEFAULT_TTL_SECONDS,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._table = table
+        self._ttl = ttl_seconds
+        self._now = now
+
+    @staticmethod
+    def _key(object_id: str, fact: str) -> dict[str, str]:
+        return {PK: f"EVENT#{object_id}", SK: fact}
+
+    def seen(self, object_id: str, fact: str) -> bool:
+        item = self._table.get_item(Key=self._key(object_id, fact), ConsistentRead=True).get("Item")
+        if item is None:
+            return False
+        expires = item.get(TTL_ATTRIBUTE)
+        return expires is None or int(str(expires)) > _epoch(self._now())
+
+    def claim(self, object_id: str, fact: str) -> bool:
+        now = _epoch(self._now())
+        try:
+            self._table.put_item(
+                Item={**self._key(object_id, fact), TTL_ATTRIBUTE: now + self._ttl, "claimedAt": now},
+                ConditionExpression="attribute_not_exists(#pk) OR #exp <= :now",
+                ExpressionAttributeNames={"#pk": PK, "#exp": TTL_ATTRIBUTE},
+                ExpressionAttributeValues={":now": now},
+            )
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def release(self, object_id: str, fact: str) -> None:
+        self._table.delete_item(Key=self._key(object_id, fact))
+
+
+class InMemoryDedupeStore:
+    """The same contract in memory, for unit tests."""
+
+    def __init__(self) -> None:
+        self.facts: set[tuple[str, str]] = set()
+
+    def seen(self, object_id: str, fact: str) -> bool:
+        return (object_id, fact) in self.facts
+
+    def claim(self, object_id: str, fact: str) -> bool:
+        if (object_id, fact) in self.facts:
+            return False
+        self.facts.add((object_id, fact))
+        return True
+
+    def release(self, object_id: str, fact: str) -> None:
+        self.facts.discard((object_id, fact))

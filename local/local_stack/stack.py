@@ -1,0 +1,256 @@
+"""The whole product on loopback: moto, the Dfns sandbox, the Dfns bootstrap, the API and the scheduler.
+
+``LocalStack(config).start()`` brings everything up in dependency order and writes ``stack.json``;
+``stop()`` takes it down in reverse. Ports default to 3000/3001/3002; 0 picks free ports (tests).
+Handlers run in this process, so the stack exports their environment into ``os.environ``: run one
+stack per process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from dfns_sandbox.server import SandboxServer
+from managed_accounts.config import Settings
+
+from local_stack import aws, dfns_setup
+from local_stack.dfns_setup import DfnsIdentity
+from local_stack.environment import HandlerEnvironmentInputs, handler_environment, write_env_file
+from local_stack.gateway import LocalApiGateway
+from local_stack.invoker import HandlerInvoker
+from local_stack.notifications import NOTIFICATIONS_FILE, NotificationWatcher, create_notification_route
+from local_stack.queue_worker import QueuePoller
+from local_stack.scheduler import LocalScheduler, ScheduledJob
+from local_stack.serving import ServerThread, ensure_ports_free
+from local_stack.tokens import TokenVerifier, generate_key, issue_token
+
+log = logging.getLogger(__name__)
+
+STACK_FILE = "stack.json"
+ENV_FILE = "env"
+OFFICER_KEY_FILE = "compliance-officer.pem"
+OPERATOR_ID = "local-operator"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True, slots=True)
+class StackConfig:
+    api_port: int = 3000
+    sandbox_port: int = 3001
+    aws_port: int = 3002
+    state_dir: Path = Path(".local")
+    reconcile_seconds: float = 60.0
+    order_run_seconds: float = 300.0
+    sandbox_realtime: bool = True  # transfers progress on the wall clock, so `make run` shows them move
+    names: aws.ResourceNames = field(default_factory=aws.ResourceNames)
+
+
+class LocalStack:
+    def __init__(self, config: StackConfig | None = None) -> None:
+        self.config = config or StackConfig()
+        self.info: dict[str, Any] = {}
+        self._stops: list[Callable[[], None]] = []
+
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def start(self) -> dict[str, Any]:
+        """Start every part; on any failure, stop what already started and re-raise."""
+        config = self.config
+        ensure_ports_free(
+            {"API": config.api_port, "Dfns sandbox": config.sandbox_port, "moto": config.aws_port}
+        )
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self.info
+
+    def _start(self) -> None:
+        config, names = self.config, self.config.names
+        state = config.state_dir
+        state.mkdir(parents=True, exist_ok=True)
+        # A stack.json names live ports: a previous run's goes now, and this run's goes on stop.
+        (state / STACK_FILE).unlink(missing_ok=True)
+        self._stops.append(lambda: (state / STACK_FILE).unlink(missing_ok=True))
+        jwt_key = generate_key(state)
+        _make_functions_importable()
+
+        with _phase("moto"):
+            moto, created, notifications_queue = self._start_aws()
+        with _phase("Dfns sandbox"):
+            dfns, service_account, officer = self._start_dfns(moto.url)
+        env = handler_environment(
+            HandlerEnvironmentInputs(
+                dfns_api_url=dfns.url,
+                aws_endpoint_url=moto.url,
+                order_queue_url=created.order_queue_url,
+                compliance_approver_ids=(officer.user_id,),
+                names=names,
+            )
+        )
+        settings = _export(env)
+        write_env_file(state / ENV_FILE, env)
+        with _phase("API"):
+            api, invoker = self._start_api(jwt_key.public_key(), settings)
+        webhook_url = f"{api.url}/webhooks/dfns"
+        with _phase("Dfns bootstrap"):
+            result = dfns_setup.run_bootstrap(settings, webhook_url=webhook_url)
+        scheduler = self._start_background(invoker, moto.url, notifications_queue, created.order_queue_url)
+
+        officer_key_path = state / OFFICER_KEY_FILE
+        _write_private(officer_key_path, officer.private_key_pem)
+        self.info = {
+            "apiUrl": api.url,
+            "sandboxUrl": dfns.url,
+            "awsEndpointUrl": moto.url,
+            "docsUrl": f"{api.url}/docs",
+            "operatorToken": issue_token(jwt_key, OPERATOR_ID, operator=True),
+            "complianceOfficer": {
+                "userId": officer.user_id,
+                "credId": officer.cred_id,
+                "token": officer.token,
+                "privateKeyPath": str(officer_key_path.resolve()),
+                "privateKeyPem": officer.private_key_pem,
+            },
+            "serviceAccount": {"userId": service_account.user_id, "credId": service_account.cred_id},
+            "secrets": {
+                "dfnsServiceAccount": config.names.dfns_secret,
+                "webhook": config.names.webhook_secret,
+            },
+            "webhookUrl": webhook_url,
+            "notificationsFile": str((state / NOTIFICATIONS_FILE).resolve()),
+            "bootstrap": result,
+            "scheduler": [job.name for job in scheduler.jobs],
+            "pid": os.getpid(),
+        }
+        # Written last and atomically: its appearance tells scripts and tests the stack is ready.
+        partial = state / f".{STACK_FILE}.tmp"
+        _write_private(partial, json.dumps(self.info, indent=2))
+        partial.replace(state / STACK_FILE)
+
+    def _start_aws(self) -> tuple[aws.MotoServer, aws.CreatedResources, str]:
+        moto = aws.MotoServer(self.config.aws_port)
+        moto.start()
+        self._stops.append(moto.stop)
+        created = aws.create_resources(moto.url, self.config.names)
+        notifications_queue = create_notification_route(moto.url, self.config.names.event_bus)
+        return moto, created, notifications_queue
+
+    def _start_dfns(self, moto_url: str) -> tuple[SandboxServer, DfnsIdentity, DfnsIdentity]:
+        names = self.config.names
+        dfns = dfns_setup.start_sandbox(self.config.sandbox_port, realtime=self.config.sandbox_realtime)
+        self._stops.append(dfns.stop)
+        service_account = dfns_setup.register_service_account(dfns, name="managed-accounts-local")
+        aws.put_secret_json(moto_url, names.dfns_secret, service_account.secret_value())
+        # The deploy creates the webhook secret empty; bootstrap fills it once Dfns returns the secret.
+        aws.put_secret_json(moto_url, names.webhook_secret, {})
+        return dfns, service_account, dfns_setup.officer_credentials(dfns)
+
+    def _start_api(self, public_key: RSAPublicKey, settings: Settings) -> tuple[ServerThread, HandlerInvoker]:
+        invoker = HandlerInvoker()
+        api: ServerThread | None = None
+        gateway = LocalApiGateway(
+            TokenVerifier(public_key),
+            invoker=invoker,
+            cors_origins=settings.frontend_origins,
+            server_url=lambda: api.url if api else "",
+        )
+        api = ServerThread(gateway, port=self.config.api_port, name="local-api")
+        api.start()
+        self._stops.append(api.stop)
+        return api, invoker
+
+    def _start_background(
+        self, invoker: HandlerInvoker, moto_url: str, notifications_queue: str, order_queue: str
+    ) -> LocalScheduler:
+        """The client notifier, the order-leg worker's queue poller and the scheduler: they call into
+        everything else, so they start last."""
+        watcher = NotificationWatcher(moto_url, notifications_queue, self.config.state_dir)
+        watcher.start()
+        self._stops.append(watcher.stop)
+        if (REPO_ROOT / "functions" / "orders" / "worker.py").exists():
+            poller = QueuePoller(
+                invoker, aws.client("sqs", moto_url), order_queue, function="orders", module="worker"
+            )
+            poller.start()
+            self._stops.append(poller.stop)
+        scheduler = LocalScheduler(invoker, scheduled_jobs(self.config))
+        scheduler.start()
+        self._stops.append(scheduler.stop)
+        return scheduler
+
+    def stop(self) -> None:
+        """Stop every started part, newest first; safe to call twice."""
+        while self._stops:
+            stop = self._stops.pop()
+            try:
+                stop()
+            except Exception:
+                log.exception("while stopping the local stack")
+
+
+def scheduled_jobs(config: StackConfig, functions_dir: Path | None = None) -> list[ScheduledJob]:
+    """Reconciliation, and order runs once ``functions/orders`` has a planner."""
+    root = functions_dir or REPO_ROOT / "functions"
+    jobs: list[ScheduledJob] = []
+    # The inputs are the ones the CDK schedules send (infra/capabilities/schedules.py).
+    if (root / "webhooks" / "reconciler.py").exists():
+        reconcile = {"source": "schedule", "task": "reconcile"}
+        jobs.append(
+            ScheduledJob("reconcile", "webhooks", "reconciler", config.reconcile_seconds, payload=reconcile)
+        )
+    if (root / "orders" / "planner.py").exists():
+        order_run = {"source": "schedule", "task": "order-run"}
+        jobs.append(
+            ScheduledJob("order-run", "orders", "planner", config.order_run_seconds, payload=order_run)
+        )
+    return jobs
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)
+
+
+def _make_functions_importable() -> None:
+    """``functions/`` is not an installed package (each folder is a Lambda asset): the stack serves the
+    checkout it belongs to, so that checkout's root goes on the import path."""
+    import sys
+
+    root = str(REPO_ROOT)
+    if root not in sys.path:
+        sys.path.append(root)
+
+
+def _export(env: dict[str, str]) -> Settings:
+    """Put the handlers' environment into this process (they run in it) and read it back as Settings."""
+    from managed_accounts.config import get_settings
+
+    os.environ.update(env)
+    get_settings.cache_clear()
+    return get_settings()
+
+
+@contextmanager
+def _phase(name: str) -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    log.info("%s ready in %.1f s", name, time.perf_counter() - started)

@@ -1,0 +1,85 @@
+"""POST /accounts and GET /accounts/me through API Gateway REST events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import functions.onboard.handler as onboard
+from tests.fakes.apigw import call, rest_event
+from tests.fakes.world import World
+
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics")
+
+
+@pytest.fixture
+def api(world: World, monkeypatch: pytest.MonkeyPatch) -> World:
+    monkeypatch.setattr(onboard, "build_dependencies", lambda: world.onboarding)
+    return world
+
+
+def _post(client_id: str | None) -> Any:
+    return call(onboard.handler, rest_event("POST", "/accounts", client_id=client_id))
+
+
+def _me(client_id: str | None) -> Any:
+    return call(onboard.handler, rest_event("GET", "/accounts/me", client_id=client_id))
+
+
+def test_onboarding_is_201_then_200_with_the_same_wallet(api: World) -> None:
+    first = _post("alice")
+    assert first.status == 201
+    assert first.body["clientId"] == "alice"
+    assert first.body["status"] == "active"
+    assert first.body["walletId"].startswith("wa-")
+    assert first.body["address"].startswith("0x")
+    assert first.body["limitProfile"] == "standard"
+
+    second = _post("alice")
+    assert second.status == 200
+    assert second.body["walletId"] == first.body["walletId"]
+    assert len(api.dfns.wallets) == 1
+
+
+def test_get_me_shows_the_account_and_404_before_onboarding(api: World) -> None:
+    missing = _me("alice")
+    assert missing.status == 404
+    assert missing.body["error"]["code"] == "not_found"
+    _post("alice")
+    me = _me("alice")
+    assert me.status == 200
+    assert set(me.body) >= {"clientId", "walletId", "network", "address", "status", "limitProfile"}
+
+
+def test_client_b_sees_only_its_own_account(api: World) -> None:
+    alice = _post("alice").body
+    assert _me("bob").status == 404
+    bob = _post("bob").body
+    assert bob["walletId"] != alice["walletId"]
+    assert _me("bob").body["clientId"] == "bob"
+
+
+def test_no_token_is_401_and_an_unusable_subject_is_403_and_nothing_is_created(api: World) -> None:
+    for response in (_post(None), _me(None)):
+        assert response.status == 401
+        assert response.body["error"]["code"] == "unauthenticated"
+    forbidden = _post("not a tag-safe id")
+    assert forbidden.status == 403
+    assert api.dfns.wallets == {}
+
+
+def test_dfns_outage_is_503_with_the_error_shape_and_a_retry_succeeds(api: World) -> None:
+    api.dfns.fail("create_wallet")
+    response = _post("alice")
+    assert response.status == 503
+    assert response.body == {
+        "error": {"code": "dfns_unavailable", "message": "Dfns is unavailable; try again shortly"}
+    }
+    assert _post("alice").status == 201
+
+
+def test_unknown_route_is_404_in_the_error_shape(api: World) -> None:
+    response = call(onboard.handler, rest_event("GET", "/nope", client_id="alice"))
+    assert response.status == 404
+    assert response.body["error"]["code"] == "not_found"
