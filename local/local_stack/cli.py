@@ -49,7 +49,6 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--sandbox-port", type=int, default=_env_int("MANAGED_ACCOUNTS_SANDBOX_PORT", 3001))
     run.add_argument("--aws-port", type=int, default=_env_int("MANAGED_ACCOUNTS_AWS_PORT", 3002))
     run.add_argument("--reconcile-seconds", type=float, default=60.0, help="reconciler schedule")
-    run.add_argument("--order-run-seconds", type=float, default=300.0, help="order-run schedule")
     run.add_argument(
         "--no-realtime", action="store_true", help="sandbox transfers advance only via POST /sandbox/clock"
     )
@@ -114,7 +113,6 @@ def _run(args: argparse.Namespace) -> int:
         aws_port=args.aws_port,
         state_dir=_state_dir(args),
         reconcile_seconds=args.reconcile_seconds,
-        order_run_seconds=args.order_run_seconds,
         sandbox_realtime=not args.no_realtime,
     )
     stop = threading.Event()

@@ -29,7 +29,6 @@ from local_stack.environment import HandlerEnvironmentInputs, handler_environmen
 from local_stack.gateway import LocalApiGateway
 from local_stack.invoker import HandlerInvoker
 from local_stack.notifications import NOTIFICATIONS_FILE, NotificationWatcher, create_notification_route
-from local_stack.queue_worker import QueuePoller
 from local_stack.scheduler import LocalScheduler, ScheduledJob
 from local_stack.serving import ServerThread, ensure_ports_free
 from local_stack.tokens import TokenVerifier, generate_key, issue_token
@@ -50,7 +49,6 @@ class StackConfig:
     aws_port: int = 3002
     state_dir: Path = Path(".local")
     reconcile_seconds: float = 60.0
-    order_run_seconds: float = 300.0
     sandbox_realtime: bool = True  # transfers progress on the wall clock, so `make run` shows them move
     names: aws.ResourceNames = field(default_factory=aws.ResourceNames)
 
@@ -113,7 +111,7 @@ class LocalStack:
         webhook_url = f"{api.url}/webhooks/dfns"
         with _phase("Dfns bootstrap"):
             result = dfns_setup.run_bootstrap(settings, webhook_url=webhook_url)
-        scheduler = self._start_background(invoker, moto.url, notifications_queue, created.order_queue_url)
+        scheduler = self._start_background(invoker, moto.url, notifications_queue)
 
         officer_key_path = state / OFFICER_KEY_FILE
         _write_private(officer_key_path, officer.private_key_pem)
@@ -179,19 +177,12 @@ class LocalStack:
         return api, invoker
 
     def _start_background(
-        self, invoker: HandlerInvoker, moto_url: str, notifications_queue: str, order_queue: str
+        self, invoker: HandlerInvoker, moto_url: str, notifications_queue: str
     ) -> LocalScheduler:
-        """The client notifier, the order-leg worker's queue poller and the scheduler: they call into
-        everything else, so they start last."""
+        """The client notifier and the scheduler: they call into everything else, so they start last."""
         watcher = NotificationWatcher(moto_url, notifications_queue, self.config.state_dir)
         watcher.start()
         self._stops.append(watcher.stop)
-        if (REPO_ROOT / "functions" / "orders" / "worker.py").exists():
-            poller = QueuePoller(
-                invoker, aws.client("sqs", moto_url), order_queue, function="orders", module="worker"
-            )
-            poller.start()
-            self._stops.append(poller.stop)
         scheduler = LocalScheduler(invoker, scheduled_jobs(self.config))
         scheduler.start()
         self._stops.append(scheduler.stop)
@@ -208,7 +199,7 @@ class LocalStack:
 
 
 def scheduled_jobs(config: StackConfig, functions_dir: Path | None = None) -> list[ScheduledJob]:
-    """Reconciliation, and order runs once ``functions/orders`` has a planner."""
+    """The scheduled handlers (today: reconciliation), with the inputs the CDK schedules send."""
     root = functions_dir or REPO_ROOT / "functions"
     jobs: list[ScheduledJob] = []
     # The inputs are the ones the CDK schedules send (infra/capabilities/schedules.py).
@@ -216,11 +207,6 @@ def scheduled_jobs(config: StackConfig, functions_dir: Path | None = None) -> li
         reconcile = {"source": "schedule", "task": "reconcile"}
         jobs.append(
             ScheduledJob("reconcile", "webhooks", "reconciler", config.reconcile_seconds, payload=reconcile)
-        )
-    if (root / "orders" / "planner.py").exists():
-        order_run = {"source": "schedule", "task": "order-run"}
-        jobs.append(
-            ScheduledJob("order-run", "orders", "planner", config.order_run_seconds, payload=order_run)
         )
     return jobs
 
