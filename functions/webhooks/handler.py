@@ -23,7 +23,7 @@ from managed_accounts.observability import logger, metrics, tracer
 @lru_cache(maxsize=1)
 def build_receiver() -> WebhookReceiver:
     """The receiver over the real adapters, built once per warm container."""
-    from managed_accounts.webhook_wiring import build_webhook_receiver
+    from managed_accounts.wiring import build_webhook_receiver
 
     return build_webhook_receiver()
 

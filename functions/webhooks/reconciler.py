@@ -17,7 +17,7 @@ from managed_accounts.observability import logger, metrics, tracer
 @lru_cache(maxsize=1)
 def build_reconciler() -> Reconciler:
     """The reconciler over the real adapters, built once per warm container."""
-    from managed_accounts.webhook_wiring import build_reconciler as build
+    from managed_accounts.wiring import build_reconciler as build
 
     return build()
 

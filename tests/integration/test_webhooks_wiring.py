@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from managed_accounts import secrets, webhook_wiring, wiring
+from managed_accounts import secrets, wiring
 from managed_accounts.config import get_settings
 from managed_accounts.data.schema import main_table_definition
 from managed_accounts.domain.reconciler import Reconciler
@@ -29,7 +29,7 @@ def _clear_caches() -> None:
     get_settings.cache_clear()
     secrets.clear_cache()
     wiring.adapters.cache_clear()
-    webhook_wiring.webhook_processor.cache_clear()
+    wiring.webhook_processor.cache_clear()
     webhook_function.build_receiver.cache_clear()
     reconciler_function.build_reconciler.cache_clear()
 
@@ -74,10 +74,10 @@ def _post(raw: bytes, signature: str) -> int:
 
 def test_an_unauthenticated_request_builds_no_adapters(aws: Any) -> None:
     wiring.adapters.cache_clear()
-    webhook_wiring.webhook_processor.cache_clear()
+    wiring.webhook_processor.cache_clear()
     raw = compact({"id": "whe-1", "kind": "key.created", "timestampSent": 0, "data": {}})
     assert _post(raw, sign(raw, "guessed")) == 401
-    assert webhook_wiring.webhook_processor.cache_info().currsize == 0
+    assert wiring.webhook_processor.cache_info().currsize == 0
     assert wiring.adapters.cache_info().currsize == 0
 
 
@@ -87,7 +87,7 @@ def test_an_authenticated_event_is_handled_over_the_real_adapters(aws: Any) -> N
     for kind, data in [("key.created", {}), ("wallet.tags.modified", {"walletId": "wa-unknown"})]:
         raw = compact({"id": "whe-1", "kind": kind, "timestampSent": int(time.time()), "data": data})
         assert _post(raw, sign(raw, SECRET)) == 200
-    assert webhook_wiring.webhook_processor.cache_info().currsize == 1
+    assert wiring.webhook_processor.cache_info().currsize == 1
 
 
 def test_the_reconciler_runs_on_an_empty_estate_and_returns_its_summary(aws: Any) -> None:

@@ -2,6 +2,11 @@
 
 AWS clients honour ``settings.aws_endpoint_url`` (moto on the local stack). The Dfns client is built
 lazily, on the first Dfns call, so routes that never reach Dfns (reads) never load its credentials.
+
+The webhook receiver and the reconciler are built here too. The webhook's adapters (boto3, the Dfns
+client and its credentials) are built only when the first *authenticated* event needs them: an
+unauthenticated request costs the secret read and nothing else. Their modules are imported inside the
+builders, so the API functions' cold starts do not pay for them.
 """
 
 from __future__ import annotations
@@ -22,6 +27,13 @@ from managed_accounts.domain.onboarding import OnboardingService
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+    from mypy_boto3_dynamodb.service_resource import Table
+
+    from managed_accounts.dfns.models import WebhookEvent
+    from managed_accounts.domain.reconciler import Reconciler
+    from managed_accounts.domain.security import DriftReporter
+    from managed_accounts.domain.webhook_receiver import WebhookReceiver
+    from managed_accounts.domain.webhooks import WebhookOutcome, WebhookProcessor
 
 _LOCAL_REGION = "us-east-1"  # moto accepts any region; boto3 insists on one
 
@@ -34,6 +46,13 @@ def _aws_kwargs(settings: Settings) -> dict[str, Any]:
     if settings.aws_endpoint_url:
         kwargs["endpoint_url"] = settings.aws_endpoint_url
     return kwargs
+
+
+def _table(settings: Settings) -> Table:
+    """The main table as a boto3 ``Table`` resource (the repository and the de-dup store write to it)."""
+    import boto3
+
+    return boto3.resource("dynamodb", **_aws_kwargs(settings)).Table(settings.table_name)
 
 
 class LazyDfnsGateway:
@@ -85,13 +104,10 @@ def _dfns_client(settings: Settings) -> DfnsGateway:
 @lru_cache(maxsize=1)
 def adapters() -> Adapters:
     """The process's adapters, built once."""
-    import boto3
-
     settings = get_settings()
-    table = boto3.resource("dynamodb", **_aws_kwargs(settings)).Table(settings.table_name)
     return Adapters(
         settings=settings,
-        repository=DynamoAccountsRepository(table),
+        repository=DynamoAccountsRepository(_table(settings)),
         dfns=cast(DfnsGateway, LazyDfnsGateway(lambda: _dfns_client(settings))),
         publisher=LazyEventPublisher(settings),
         clock=SystemClock(),
@@ -116,3 +132,71 @@ def idempotency_store(settings: Settings | None = None) -> BasePersistenceLayer:
     settings = settings or get_settings()
     client = boto3.client("dynamodb", **_aws_kwargs(settings))
     return DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name, boto3_client=client)
+
+
+# --- webhooks and the reconciler ---------------------------------------------------------------------
+
+
+def _drift(built: Adapters) -> DriftReporter:
+    from managed_accounts.domain.security import DriftReporter
+    from managed_accounts.observability import metrics
+
+    return DriftReporter(built.publisher, metrics, built.clock)
+
+
+class _LazyProcessor:
+    """Builds the real processor on the first authenticated event."""
+
+    def __init__(self, build: Callable[[], WebhookProcessor]) -> None:
+        self._build = build
+        self._processor: WebhookProcessor | None = None
+
+    def process(self, event: WebhookEvent) -> WebhookOutcome:
+        if self._processor is None:
+            self._processor = self._build()
+        return self._processor.process(event)
+
+
+@lru_cache(maxsize=1)
+def webhook_processor() -> WebhookProcessor:
+    from managed_accounts.data.dedupe import DynamoDedupeStore
+    from managed_accounts.domain.webhooks import WebhookProcessor
+
+    built = adapters()
+    return WebhookProcessor(
+        dfns=built.dfns,
+        approvals=destination_service(built),
+        accounts=built.repository,
+        facts=DynamoDedupeStore(_table(built.settings)),
+        drift=_drift(built),
+    )
+
+
+def build_webhook_receiver() -> WebhookReceiver:
+    from managed_accounts.domain.webhook_receiver import WebhookReceiver
+    from managed_accounts.observability import metrics
+    from managed_accounts.secrets import get_webhook_secret
+
+    settings = get_settings()
+    return WebhookReceiver(
+        secret=lambda: get_webhook_secret(settings),
+        processor=_LazyProcessor(webhook_processor),
+        clock=SystemClock(),
+        tolerance_seconds=settings.webhook_tolerance_seconds,
+        metrics=metrics,
+    )
+
+
+def build_reconciler() -> Reconciler:
+    from managed_accounts.domain.reconciler import Reconciler
+
+    built = adapters()
+    return Reconciler(
+        dfns=built.dfns,
+        repository=built.repository,
+        destinations=destination_service(built),
+        drift=_drift(built),
+        clock=built.clock,
+        max_approvals=built.settings.reconcile_max_approvals,
+        max_accounts=built.settings.reconcile_max_accounts,
+    )
