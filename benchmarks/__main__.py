@@ -25,10 +25,13 @@ COLD_START_BUDGET = 1.2
 def _json_of(module: str) -> dict[str, Any]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(str(ROOT / p) for p in ("layers/common", "local", "."))
+    env["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # the handlers' logs share stdout with the result
     out = subprocess.run(  # noqa: S603 - our own interpreter running our own module
         [sys.executable, "-m", module], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
-    result: dict[str, Any] = json.loads(out.stdout[out.stdout.index("{") :])
+    # The result is the last thing printed, as an indented JSON object starting on a line of its own.
+    start = ("\n" + out.stdout).rindex("\n{\n")
+    result: dict[str, Any] = json.loads(out.stdout[start:])
     return result
 
 
@@ -130,7 +133,7 @@ def main() -> None:
     ]
     body = "\n\n".join("\n".join(s) for s in sections)
     REPORT.parent.mkdir(exist_ok=True)
-    REPORT.write_text("\n".join(header) + body + "\n")
+    REPORT.write_text("\n".join(header) + "\n" + body + "\n")
     print(REPORT.read_text())
 
 

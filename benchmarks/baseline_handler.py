@@ -12,7 +12,7 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics(namespace="Baseline")
 app = APIGatewayRestResolver(enable_validation=True)
-table = boto3.resource("dynamodb", region_name="eu-west-1").Table("baseline")
+dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
 
 
 @app.get("/ping")
