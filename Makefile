@@ -27,7 +27,7 @@ run: $(UV) ## start the whole product on loopback (API :3000, Dfns sandbox :3001
 lint: install ## ruff (lint + format check) and mypy
 	$(UV) run --no-sync ruff check .
 	$(UV) run --no-sync ruff format --check .
-	$(UV) run --no-sync mypy layers/common functions local infra tests
+	$(UV) run --no-sync mypy layers/common functions local infra tests benchmarks
 
 format: install ## apply ruff's fixes and formatting
 	$(UV) run --no-sync ruff check --fix .
