@@ -27,8 +27,6 @@ from managed_accounts.dfns.models import (
     AmountLimitRule,
     AmountVelocityConfiguration,
     AmountVelocityRule,
-    ApprovalGroup,
-    Approvers,
     BlockAction,
     CountVelocityConfiguration,
     CountVelocityRule,
@@ -36,11 +34,10 @@ from managed_accounts.dfns.models import (
     Policy,
     PolicyBody,
     PolicyFilters,
-    RequestApprovalAction,
     TagsFilter,
-    UserIdIn,
     Webhook,
 )
+from managed_accounts.domain.compliance import compliance_approval
 from managed_accounts.observability import logger
 
 # The event kinds the webhook endpoint handles (functions/webhooks). Dfns documents no wildcard other
@@ -122,19 +119,11 @@ def governance_policy(settings: Settings) -> PolicyBody:
         raise BootstrapRefused(
             "compliance_approver_ids is empty: refusing to create a governance policy nobody can approve"
         )
-    group = ApprovalGroup(
-        name="compliance",
-        quorum=1,
-        approvers=Approvers(user_id=UserIdIn(in_=list(settings.compliance_approver_ids))),
-        initiator_can_approve=False,
-    )
     return PolicyBody(
         name=governance_policy_name(settings),
         activity_kind="Policies:Modify",
         rule=AlwaysTriggerRule(),
-        action=RequestApprovalAction(
-            approval_groups=[group], auto_reject_timeout=settings.approval_timeout_minutes
-        ),
+        action=compliance_approval(settings),
     )
 
 

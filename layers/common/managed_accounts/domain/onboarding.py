@@ -20,8 +20,6 @@ from managed_accounts.data.repository import AccountsRepository
 from managed_accounts.dfns.errors import DfnsConflict, DfnsError
 from managed_accounts.dfns.gateway import DfnsGateway
 from managed_accounts.dfns.models import (
-    ApprovalGroup,
-    Approvers,
     BlockAction,
     CreateWalletBody,
     Policy,
@@ -29,12 +27,12 @@ from managed_accounts.dfns.models import (
     PolicyFilters,
     RequestApprovalAction,
     TagsFilter,
-    UserIdIn,
     Wallet,
     WhitelistConfiguration,
     WhitelistRule,
 )
 from managed_accounts.domain.clock import Clock
+from managed_accounts.domain.compliance import compliance_approval
 from managed_accounts.domain.events import DomainEvent, EventPublisher
 from managed_accounts.domain.models import (
     Account,
@@ -234,12 +232,7 @@ class OnboardingService:
     def _policy_body(self, account: Account) -> PolicyBody:
         action: BlockAction | RequestApprovalAction = BlockAction()
         if self._settings.whitelist_action == "RequestApproval":
-            ids = self._settings.compliance_approver_ids
-            approvers = Approvers(user_id=UserIdIn(in_=ids)) if ids else Approvers()
-            action = RequestApprovalAction(
-                approval_groups=[ApprovalGroup(name="compliance", quorum=1, approvers=approvers)],
-                auto_reject_timeout=self._settings.approval_timeout_minutes,
-            )
+            action = compliance_approval(self._settings)
         return PolicyBody(
             name=whitelist_policy_name(account.client_id),
             activity_kind="Wallets:Sign",
