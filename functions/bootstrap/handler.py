@@ -11,50 +11,18 @@ that is how the operator finishes the first deploy once the service-account secr
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from managed_accounts.bootstrap import BootstrapGateway, SecretsManagerWebhookSecrets, bootstrap_dfns
-from managed_accounts.config import Settings, get_settings
+from managed_accounts.bootstrap import bootstrap_dfns
 from managed_accounts.observability import logger, metrics, tracer
-from managed_accounts.secrets import SecretFormatError, get_dfns_credentials
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from managed_accounts.secrets import SecretFormatError
+from managed_accounts.wiring import BootstrapDependencies
 
 PHYSICAL_RESOURCE_ID = "dfns-bootstrap"
 
 
-class BootstrapEnvironment(BaseSettings):
-    """What only this function needs: where Dfns must deliver webhooks (the deployed API)."""
-
-    model_config = SettingsConfigDict(frozen=True, extra="ignore")
-    webhook_url: str
-
-
-@dataclass(frozen=True, slots=True)
-class Dependencies:
-    settings: Settings
-    webhook_url: str
-    gateway: Callable[[], BootstrapGateway]  # built lazily: reading the credentials may fail
-    webhook_secrets: SecretsManagerWebhookSecrets
-
-
-def build_dependencies() -> Dependencies:
-    import boto3
-    from managed_accounts.dfns.factory import build_dfns_client
-
-    settings = get_settings()
-    client = boto3.client("secretsmanager", endpoint_url=settings.aws_endpoint_url)
-    return Dependencies(
-        settings=settings,
-        webhook_url=BootstrapEnvironment().webhook_url,  # read from the environment
-        gateway=lambda: build_dfns_client(settings, get_dfns_credentials(settings, force_fetch=True)),
-        webhook_secrets=SecretsManagerWebhookSecrets(client, settings.webhook_secret_name),
-    )
-
-
-def run(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
+def run(event: dict[str, Any], deps: BootstrapDependencies) -> dict[str, Any]:
     request_type = event.get("RequestType") or event.get("action") or ""
     if request_type == "Delete":
         logger.info("stack resource deleted: Dfns policies and webhook are left in place on purpose")
@@ -81,8 +49,14 @@ def run(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
     return {"PhysicalResourceId": PHYSICAL_RESOURCE_ID, "Data": data}
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return run(event, build_dependencies())
+def handler(
+    event: dict[str, Any], context: LambdaContext, deps: BootstrapDependencies | None = None
+) -> dict[str, Any]:
+    if deps is None:
+        from managed_accounts import wiring
+
+        deps = wiring.bootstrap_dependencies()
+    return run(event, deps)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from managed_accounts.api.idempotency import run_once
 from managed_accounts.api.identity import current_client_id
 from managed_accounts.api.models import (
     DestinationListOut,
@@ -19,94 +16,118 @@ from managed_accounts.api.models import (
     DestinationRequestOut,
     RequestPageOut,
 )
-from managed_accounts.api.resolver import build_resolver
+from managed_accounts.api.resolver import ERROR_RESPONSES, build_resolver
 from managed_accounts.observability import logger, metrics, tracer
 
 if TYPE_CHECKING:  # the services load with the first request, keeping the cold start short
-    from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+    from managed_accounts.commands import DestinationCommands
     from managed_accounts.domain.destinations import DestinationService
 
 app = build_resolver()
+TAGS = ["Approved destinations"]
 
 
-@dataclass(frozen=True)
-class Dependencies:
-    service: DestinationService
-    idempotency: BasePersistenceLayer | None
+def _service() -> DestinationService:
+    service: DestinationService = app.context["service"]
+    return service
 
 
-@lru_cache(maxsize=1)
-def build_dependencies() -> Dependencies:
-    """Built once per cold start; tests replace this function."""
-    from managed_accounts.wiring import destination_service, idempotency_store
-
-    return Dependencies(destination_service(), idempotency_store())
+def _commands() -> DestinationCommands:
+    commands: DestinationCommands = app.context["commands"]
+    return commands
 
 
-def _accepted(body: dict[str, Any]) -> Response[DestinationRequestOut]:
-    model = DestinationRequestOut.model_validate(body)
+def _idempotency_key() -> str | None:
+    from managed_accounts.commands import checked_key
+
+    return checked_key(app.current_event.headers.get("Idempotency-Key"))
+
+
+def _accepted(model: DestinationRequestOut) -> Response[DestinationRequestOut]:
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=model)
 
 
-@app.get("/accounts/me/destinations", summary="Approved destinations (the mirror of the live whitelist)")
+@app.get(
+    "/accounts/me/destinations",
+    summary="Approved destinations (the mirror of the live whitelist)",
+    tags=TAGS,
+    responses=ERROR_RESPONSES,
+)
 def list_destinations() -> DestinationListOut:
-    found = build_dependencies().service.list_destinations(current_client_id(app))
+    found = _service().list_destinations(current_client_id(app))
     return DestinationListOut(items=[DestinationOut.of(d) for d in found])
 
 
-@app.post("/accounts/me/destination-requests", summary="Ask to add a destination (compliance approves it)")
+@app.post(
+    "/accounts/me/destination-requests",
+    summary="Ask to add a destination (compliance approves it)",
+    tags=TAGS,
+    responses=ERROR_RESPONSES,
+)
 def request_destination(body: DestinationRequestIn) -> Response[DestinationRequestOut]:
     client_id = current_client_id(app)
-    deps = build_dependencies()
-
-    def create() -> dict[str, Any]:
-        request = deps.service.request_destination(client_id, body.address, body.label)
-        metrics.add_metric(name="DestinationRequested", unit="Count", value=1)
-        return DestinationRequestOut.of(request).to_body()
-
-    key = {"clientId": client_id, "action": "add", "address": body.address}
-    return _accepted(
-        run_once(deps.idempotency, "destination-request", key, create, lambda_context=app.lambda_context)
+    answer = _commands().request_destination(
+        client_id, body.address, body.label, key=_idempotency_key(), context=app.lambda_context
     )
+    metrics.add_metric(name="DestinationRequested", unit="Count", value=1)
+    return _accepted(answer)
 
 
-@app.delete("/accounts/me/destinations/<address>", summary="Ask to remove an approved destination")
+@app.delete(
+    "/accounts/me/destinations/<address>",
+    summary="Ask to remove an approved destination",
+    tags=TAGS,
+    responses=ERROR_RESPONSES,
+)
 def request_removal(
     address: Annotated[str, Path(min_length=1, max_length=128)],
 ) -> Response[DestinationRequestOut]:
     client_id = current_client_id(app)
-    deps = build_dependencies()
-
-    def create() -> dict[str, Any]:
-        return DestinationRequestOut.of(deps.service.request_removal(client_id, address)).to_body()
-
-    key = {"clientId": client_id, "action": "remove", "address": address}
-    return _accepted(
-        run_once(deps.idempotency, "destination-request", key, create, lambda_context=app.lambda_context)
+    answer = _commands().request_removal(
+        client_id, address, key=_idempotency_key(), context=app.lambda_context
     )
+    return _accepted(answer)
 
 
-@app.get("/accounts/me/destination-requests", summary="Destination requests, newest first")
+@app.get(
+    "/accounts/me/destination-requests",
+    summary="Destination requests, newest first",
+    tags=TAGS,
+    responses=ERROR_RESPONSES,
+)
 def list_requests(
     status: Annotated[str | None, Query(description="queued|submitted|approved|rejected|failed")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> RequestPageOut:
-    page = build_dependencies().service.list_requests(
-        current_client_id(app), status=status, limit=limit, cursor=cursor
-    )
+    page = _service().list_requests(current_client_id(app), status=status, limit=limit, cursor=cursor)
     return RequestPageOut.of(page)
 
 
 # The parameter keeps the route table's name (requestId) so the OpenAPI path matches it exactly.
-@app.get("/accounts/me/destination-requests/<requestId>", summary="One destination request")
+@app.get(
+    "/accounts/me/destination-requests/<requestId>",
+    summary="One destination request",
+    tags=TAGS,
+    responses=ERROR_RESPONSES,
+)
 def get_request(requestId: Annotated[str, Path(min_length=1, max_length=64)]) -> DestinationRequestOut:
-    request = build_dependencies().service.get_request(current_client_id(app), requestId)
+    request = _service().get_request(current_client_id(app), requestId)
     return DestinationRequestOut.of(request)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+def handler(
+    event: dict[str, Any],
+    context: LambdaContext,
+    service: DestinationService | None = None,
+    commands: DestinationCommands | None = None,
+) -> dict[str, Any]:
+    if service is None or commands is None:
+        from managed_accounts import wiring
+
+        service = service or wiring.destination_service()
+        commands = commands or wiring.destination_commands()
+    return app.resolve_with(event, context, service=service, commands=commands)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -10,27 +9,27 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from managed_accounts.api.identity import current_client_id
 from managed_accounts.api.models import AccountOut
-from managed_accounts.api.resolver import build_resolver
+from managed_accounts.api.resolver import ERROR_RESPONSES, build_resolver
 from managed_accounts.observability import logger, metrics, tracer
 
 if TYPE_CHECKING:  # the services load with the first request, keeping the cold start short
     from managed_accounts.domain.onboarding import OnboardingService
 
 app = build_resolver()
+TAGS = ["Account"]
 
 
-@lru_cache(maxsize=1)
-def build_dependencies() -> OnboardingService:
-    """Built once per cold start; tests replace this function."""
-    from managed_accounts.wiring import onboarding_service
-
-    return onboarding_service()
+def _service() -> OnboardingService:
+    service: OnboardingService = app.context["service"]
+    return service
 
 
-@app.post("/accounts", summary="Onboard the calling client (idempotent)")
+@app.post(
+    "/accounts", summary="Onboard the calling client (idempotent)", tags=TAGS, responses=ERROR_RESPONSES
+)
 def onboard() -> Response[AccountOut]:
     # Onboarding is idempotent by design (a resumable state machine), so no idempotency record is needed.
-    result = build_dependencies().onboard(current_client_id(app))
+    result = _service().onboard(current_client_id(app))
     if result.created:
         metrics.add_metric(name="AccountsOnboarded", unit="Count", value=1)
     body = AccountOut.of(result.account)
@@ -39,13 +38,19 @@ def onboard() -> Response[AccountOut]:
     )
 
 
-@app.get("/accounts/me", summary="The caller's account")
+@app.get("/accounts/me", summary="The caller's account", tags=TAGS, responses=ERROR_RESPONSES)
 def get_account() -> AccountOut:
-    return AccountOut.of(build_dependencies().get_account(current_client_id(app)))
+    return AccountOut.of(_service().get_account(current_client_id(app)))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+def handler(
+    event: dict[str, Any], context: LambdaContext, service: OnboardingService | None = None
+) -> dict[str, Any]:
+    if service is None:
+        from managed_accounts import wiring
+
+        service = wiring.onboarding_service()
+    return app.resolve_with(event, context, service=service)

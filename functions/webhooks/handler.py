@@ -11,21 +11,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from managed_accounts.domain.webhook_receiver import WebhookReceiver
-from managed_accounts.domain.webhook_signature import SIGNATURE_HEADER, header
+from managed_accounts.api.webhook_endpoint import WebhookReceiver
+from managed_accounts.api.webhook_signature import SIGNATURE_HEADER, header
 from managed_accounts.observability import logger, metrics, tracer
-
-
-@lru_cache(maxsize=1)
-def build_receiver() -> WebhookReceiver:
-    """The receiver over the real adapters, built once per warm container."""
-    from managed_accounts.wiring import build_webhook_receiver
-
-    return build_webhook_receiver()
 
 
 def _response(status: int, body: dict[str, Any]) -> dict[str, Any]:
@@ -58,7 +49,7 @@ def _signature(event: dict[str, Any]) -> str | None:
     return None
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(
@@ -69,5 +60,9 @@ def handler(
         return _response(
             400, {"error": {"code": "malformed_body", "message": "the body is not valid base64"}}
         )
-    answer = (receiver or build_receiver()).receive(raw, _signature(event))
+    if receiver is None:
+        from managed_accounts import wiring
+
+        receiver = wiring.webhook_receiver()
+    answer = receiver.receive(raw, _signature(event))
     return _response(answer.status, answer.body)

@@ -6,23 +6,16 @@ which is also logged and turned into metrics an alarm can watch.
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from managed_accounts.domain.reconciler import Reconciler
 from managed_accounts.observability import logger, metrics, tracer
 
-
-@lru_cache(maxsize=1)
-def build_reconciler() -> Reconciler:
-    """The reconciler over the real adapters, built once per warm container."""
-    from managed_accounts.wiring import build_reconciler as build
-
-    return build()
+if TYPE_CHECKING:
+    from managed_accounts.domain.reconciler import Reconciler
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(
@@ -31,9 +24,11 @@ def handler(
     logger.info(
         "reconciliation started", extra={"schedule": event.get("resources") or event.get("detail-type")}
     )
-    summary = (reconciler or build_reconciler()).run(
-        time_left=lambda: context.get_remaining_time_in_millis() / 1000
-    )
+    if reconciler is None:
+        from managed_accounts import wiring
+
+        reconciler = wiring.reconciler()
+    summary = reconciler.run(time_left=lambda: context.get_remaining_time_in_millis() / 1000)
     metrics.add_metric(name="ReconcileFailures", unit="Count", value=int(summary["failures"]))
     metrics.add_metric(name="ReconcileApprovalsApplied", unit="Count", value=int(summary["approvalsApplied"]))
     metrics.add_metric(name="ReconcileDeferred", unit="Count", value=int(summary["deferred"]))

@@ -11,7 +11,6 @@ from cryptography.hazmat.primitives import serialization
 from dfns_sandbox import SandboxServer
 from managed_accounts.dfns.client import DfnsClient
 from managed_accounts.dfns.errors import DfnsAuthError, DfnsConflict
-from managed_accounts.dfns.gateway import ChangeRequestPending, PolicyApplied
 from managed_accounts.dfns.models import (
     AlwaysTriggerRule,
     ApprovalGroup,
@@ -30,6 +29,7 @@ from managed_accounts.dfns.models import (
     WhitelistRule,
 )
 from managed_accounts.dfns.signing import UserActionSigner
+from managed_accounts.domain.ports import ChangeRequestPending, PolicyApplied
 
 from tests.contract.dfns_helpers import new_key, public_pem
 

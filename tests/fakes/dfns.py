@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from managed_accounts.dfns.errors import DfnsConflict, DfnsError, DfnsNotFound, DfnsUnavailable
-from managed_accounts.dfns.gateway import ChangeRequestPending, PolicyApplied, PolicyChangeOutcome
 from managed_accounts.dfns.models import (
     Approval,
     ApprovalActivity,
@@ -36,6 +35,7 @@ from managed_accounts.dfns.models import (
     WalletAssets,
     WhitelistRule,
 )
+from managed_accounts.domain.ports import ChangeRequestPending, PolicyApplied, PolicyChangeOutcome
 
 DuplicateExternalId = Literal["conflict", "return_existing", "create_another"]
 

@@ -21,7 +21,7 @@ from managed_accounts.domain.models import (
     PendingEntry,
     RequestPage,
 )
-from managed_accounts.errors import AccountNotReady, ConcurrentUpdate, Conflict, NotFound
+from managed_accounts.errors import AccountNotReady, AlreadyPending, ConcurrentUpdate, Conflict, NotFound
 
 Outcome = Literal["approved", "rejected", "failed"]
 
@@ -92,7 +92,7 @@ class MemoryAccountsRepository:
             if account is None or account.status != "active":
                 raise AccountNotReady("the account is not active yet")
             if key in self.pending:
-                raise Conflict(f"{request.address} already has a pending request")
+                raise AlreadyPending(f"{request.address} already has a pending request")
             if request.action == "add" and key in self.destinations:
                 raise Conflict(f"{request.address} is already an approved destination")
             if request.action == "remove" and key not in self.destinations:

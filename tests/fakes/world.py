@@ -12,15 +12,14 @@ import pytest
 from managed_accounts.config import Settings
 from managed_accounts.data.repository import AccountsRepository, DynamoAccountsRepository
 from managed_accounts.data.schema import idempotency_table_definition, main_table_definition
-from managed_accounts.domain.clock import FixedClock
 from managed_accounts.domain.destinations import DestinationService
-from managed_accounts.domain.events import RecordingPublisher
 from managed_accounts.domain.models import Account
 from managed_accounts.domain.onboarding import OnboardingService
 from moto import mock_aws
 
 from tests.fakes.dfns import FakeDfns
 from tests.fakes.memory_repository import MemoryAccountsRepository
+from tests.fakes.recording import FixedClock, RecordingPublisher
 
 TABLE = "accounts-test"
 IDEMPOTENCY_TABLE = "idempotency-test"

@@ -26,12 +26,11 @@ from managed_accounts.data.repository import DynamoAccountsRepository
 from managed_accounts.dfns.client import DfnsClient
 from managed_accounts.dfns.models import DecisionBody, WhitelistRule
 from managed_accounts.dfns.signing import UserActionSigner
-from managed_accounts.domain.clock import FixedClock
 from managed_accounts.domain.destinations import DestinationService
-from managed_accounts.domain.events import RecordingPublisher
 from managed_accounts.domain.models import DestinationRequest
 from managed_accounts.domain.onboarding import OnboardingService
 
+from tests.fakes.recording import FixedClock, RecordingPublisher
 from tests.fakes.world import REGION, idempotency_table_for, make_settings
 
 pytestmark = pytest.mark.usefixtures("atomic_moto")

@@ -13,15 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from managed_accounts.api.webhook_endpoint import WebhookReceiver
+from managed_accounts.api.webhook_signature import MAX_BODY_BYTES, sign
 from managed_accounts.data.dedupe import DynamoDedupeStore
-from managed_accounts.domain.clock import FixedClock
-from managed_accounts.domain.events import RecordingPublisher
-from managed_accounts.domain.security import DriftReporter, RecordingMetrics
-from managed_accounts.domain.webhook_receiver import WebhookReceiver
-from managed_accounts.domain.webhook_signature import MAX_BODY_BYTES, sign
-from managed_accounts.domain.webhooks import WebhookProcessor
+from managed_accounts.domain.drift import DriftReporter
+from managed_accounts.domain.webhook_processor import WebhookProcessor
 
 from functions.webhooks.handler import handler
+from tests.fakes.recording import FixedClock, RecordingMetrics, RecordingPublisher
 from tests.unit.webhooks.fakes import Account, FakeAccounts, FakeApprovalSink, FakeDfns
 from tests.unit.webhooks.support import (
     NOW,

@@ -10,22 +10,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from managed_accounts.api.webhook_endpoint import WebhookReceiver
 from managed_accounts.config import Settings
 from managed_accounts.data.dedupe import DynamoDedupeStore
 from managed_accounts.data.repository import DynamoAccountsRepository
 from managed_accounts.data.schema import main_table_definition
 from managed_accounts.dfns.models import WhitelistConfiguration, WhitelistRule
-from managed_accounts.domain.clock import FixedClock
 from managed_accounts.domain.destinations import DestinationService
-from managed_accounts.domain.events import RecordingPublisher
+from managed_accounts.domain.drift import DriftReporter
 from managed_accounts.domain.onboarding import OnboardingService
 from managed_accounts.domain.reconciler import Reconciler
-from managed_accounts.domain.security import DriftReporter, RecordingMetrics
-from managed_accounts.domain.webhook_receiver import WebhookReceiver
-from managed_accounts.domain.webhooks import WebhookProcessor
+from managed_accounts.domain.webhook_processor import WebhookProcessor
 
 from functions.webhooks.handler import handler
 from tests.fakes.dfns import FakeDfns
+from tests.fakes.recording import FixedClock, RecordingMetrics, RecordingPublisher
 from tests.unit.webhooks.support import NOW, SECRET, LambdaContext, dfns_event, empty, signed
 
 # The handler's Powertools metrics stay empty here: the receiver records into a RecordingMetrics.

@@ -11,10 +11,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from managed_accounts import secrets, wiring
+from managed_accounts.api.webhook_signature import sign
 from managed_accounts.config import get_settings
 from managed_accounts.data.schema import main_table_definition
 from managed_accounts.domain.reconciler import Reconciler
-from managed_accounts.domain.webhook_signature import sign
 
 from functions.webhooks import handler as webhook_function
 from functions.webhooks import reconciler as reconciler_function

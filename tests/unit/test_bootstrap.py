@@ -20,8 +20,8 @@ from managed_accounts.bootstrap import (
 )
 from managed_accounts.config import LimitProfile, Settings
 from managed_accounts.dfns.errors import DfnsUnavailable
-from managed_accounts.dfns.gateway import ChangeRequestPending, PolicyApplied, PolicyChangeOutcome
 from managed_accounts.dfns.models import ChangeRequest, CreateWebhookBody, Policy, PolicyBody, Webhook
+from managed_accounts.domain.ports import ChangeRequestPending, PolicyApplied, PolicyChangeOutcome
 from managed_accounts.secrets import SecretFormatError
 from moto import mock_aws
 

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from managed_accounts.config import LimitProfile, Settings
-from managed_accounts.dfns.gateway import ChangeRequestPending, DfnsGateway
 from managed_accounts.dfns.models import (
     AlwaysTriggerRule,
     AmountLimitConfiguration,
@@ -38,6 +37,7 @@ from managed_accounts.dfns.models import (
     Webhook,
 )
 from managed_accounts.domain.compliance import compliance_approval
+from managed_accounts.domain.ports import ChangeRequestPending, DfnsGateway
 from managed_accounts.observability import logger
 
 # The event kinds the webhook endpoint handles (functions/webhooks). Dfns documents no wildcard other

@@ -6,8 +6,9 @@ Complex values (limit profiles, exchanges, lists) are JSON in their environment 
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 from pydantic.alias_generators import to_camel
@@ -84,12 +85,27 @@ class Settings(BaseSettings):
             raise ValueError("limit profile names are lowercase tag-safe words")
         return value
 
+    def aws_client_kwargs(self) -> dict[str, Any]:
+        return aws_client_kwargs(self.aws_endpoint_url)
+
     def limit_profile(self, name: str | None = None) -> LimitProfile:
         name = name or self.default_limit_profile
         try:
             return self.limit_profiles[name]
         except KeyError:
             raise ValueError(f"unknown limit profile {name!r}") from None
+
+
+def aws_client_kwargs(endpoint_url: str | None) -> dict[str, Any]:
+    """Region and endpoint for every boto3 client (the local stack points them all at moto, which
+    accepts any region while boto3 insists on one)."""
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if endpoint_url and not region:
+        region = "us-east-1"
+    kwargs: dict[str, Any] = {"region_name": region}
+    if endpoint_url:
+        kwargs["endpoint_url"] = endpoint_url
+    return kwargs
 
 
 @lru_cache(maxsize=1)

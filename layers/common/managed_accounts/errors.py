@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from managed_accounts.dfns.errors import DfnsError, DfnsRateLimited, DfnsUnavailable
+
 
 class DomainError(Exception):
     status: int = 400
@@ -28,6 +30,10 @@ class Conflict(DomainError):
     status, code = 409, "conflict"
 
 
+class AlreadyPending(Conflict):
+    """The address already has a request in flight (queued or submitted)."""
+
+
 class AccountNotReady(DomainError):
     status, code = 409, "account_not_ready"
 
@@ -44,3 +50,19 @@ class UpstreamUnavailable(DomainError):
 
 class UpstreamError(DomainError):
     status, code = 502, "dfns_error"
+
+
+def from_dfns(error: DfnsError) -> DomainError:
+    """A Dfns failure as the product's error: 503 when trying again later can help (outage, rate
+    limit), 502 otherwise."""
+    if isinstance(error, DfnsUnavailable | DfnsRateLimited):
+        return UpstreamUnavailable("Dfns is unavailable; try again shortly")
+    reference = f" (Dfns error id {error.error_id})" if error.error_id else ""
+    return UpstreamError(f"Dfns refused the operation{reference}")
+
+
+def may_have_taken_effect(error: DfnsError) -> bool:
+    """Whether a state-changing Dfns call that failed could still have been applied by Dfns."""
+    if isinstance(error, DfnsUnavailable):
+        return error.may_have_reached_dfns
+    return False

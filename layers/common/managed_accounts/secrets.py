@@ -7,19 +7,17 @@ Dfns answers 401) or ``clear_cache()``. Secret values are ``SecretStr``: ``repr`
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from managed_accounts.config import Settings
+from managed_accounts.config import Settings, aws_client_kwargs
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 SECRET_MAX_AGE_SECONDS = 300
-_LOCAL_REGION = "us-east-1"  # moto accepts any region; boto3 insists on one being set
 
 
 class SecretFormatError(ValueError):
@@ -50,10 +48,7 @@ def _provider(endpoint_url: str | None) -> SecretsProvider:
     import boto3
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    if endpoint_url and not region:
-        region = _LOCAL_REGION
-    client = boto3.client("secretsmanager", endpoint_url=endpoint_url, region_name=region)
+    client = boto3.client("secretsmanager", **aws_client_kwargs(endpoint_url))
     return SecretsProvider(boto3_client=client)
 
 

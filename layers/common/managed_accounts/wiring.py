@@ -1,89 +1,58 @@
-"""Builds the real adapters from settings, once per cold start (handlers cache what these return).
+"""The one place that builds real adapters and services. Every handler takes its dependency as an
+optional parameter (tests pass fakes) and falls back to the builder here, once per cold start.
 
-AWS clients honour ``settings.aws_endpoint_url`` (moto on the local stack). The Dfns client is built
-lazily, on the first Dfns call, so routes that never reach Dfns (reads) never load its credentials.
-
-The webhook receiver and the reconciler are built here too. The webhook's adapters (boto3, the Dfns
-client and its credentials) are built only when the first *authenticated* event needs them: an
-unauthenticated request costs the secret read and nothing else. Their modules are imported inside the
-builders, so the API functions' cold starts do not pay for them.
+AWS clients honour ``settings.aws_endpoint_url`` (moto on the local stack). Costly adapters are
+``lazy``: the Dfns client (and so its credentials), the EventBridge client and the webhook processor
+are built on first use, so a route or an unauthenticated webhook that never needs them never pays.
+Modules that only some functions need are imported inside their builders to keep cold starts short.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from managed_accounts.config import Settings, get_settings
-from managed_accounts.data.repository import DynamoAccountsRepository
-from managed_accounts.dfns.gateway import DfnsGateway
-from managed_accounts.domain.clock import Clock, SystemClock
-from managed_accounts.domain.destinations import DestinationService
-from managed_accounts.domain.events import DomainEvent, EventBridgePublisher, EventPublisher
-from managed_accounts.domain.onboarding import OnboardingService
+from managed_accounts.domain.ports import Clock, DfnsGateway, EventPublisher
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
     from mypy_boto3_dynamodb.service_resource import Table
 
-    from managed_accounts.dfns.models import WebhookEvent
+    from managed_accounts.api.webhook_endpoint import WebhookReceiver
+    from managed_accounts.bootstrap import BootstrapGateway, SecretsManagerWebhookSecrets
+    from managed_accounts.commands import DestinationCommands
+    from managed_accounts.data.repository import DynamoAccountsRepository
+    from managed_accounts.domain.destinations import DestinationService
+    from managed_accounts.domain.drift import DriftReporter
+    from managed_accounts.domain.onboarding import OnboardingService
     from managed_accounts.domain.reconciler import Reconciler
-    from managed_accounts.domain.security import DriftReporter
-    from managed_accounts.domain.webhook_receiver import WebhookReceiver
-    from managed_accounts.domain.webhooks import WebhookOutcome, WebhookProcessor
+    from managed_accounts.domain.webhook_processor import WebhookProcessor
 
-_LOCAL_REGION = "us-east-1"  # moto accepts any region; boto3 insists on one
+T = TypeVar("T")
 
 
-def _aws_kwargs(settings: Settings) -> dict[str, Any]:
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    if settings.aws_endpoint_url and not region:
-        region = _LOCAL_REGION
-    kwargs: dict[str, Any] = {"region_name": region}
-    if settings.aws_endpoint_url:
-        kwargs["endpoint_url"] = settings.aws_endpoint_url
-    return kwargs
-
-
-def _table(settings: Settings) -> Table:
-    """The main table as a boto3 ``Table`` resource (the repository and the de-dup store write to it)."""
-    import boto3
-
-    return boto3.resource("dynamodb", **_aws_kwargs(settings)).Table(settings.table_name)
-
-
-class LazyDfnsGateway:
-    """Builds the Dfns client on first use (credentials come from Secrets Manager)."""
-
-    def __init__(self, factory: Callable[[], DfnsGateway]) -> None:
-        self._factory = factory
-        self._gateway: DfnsGateway | None = None
+class _Lazy(Generic[T]):
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._target: T | None = None
 
     def __getattr__(self, name: str) -> Any:
-        if self._gateway is None:
-            self._gateway = self._factory()
-        return getattr(self._gateway, name)
+        if self._target is None:
+            self._target = self._build()
+        return getattr(self._target, name)
 
 
-class LazyEventPublisher:
-    """Creates the EventBridge client when the first event is published."""
+def lazy(build: Callable[[], T]) -> T:
+    """A stand-in for ``build()`` that calls it on first use (attribute access), then delegates."""
+    return cast(T, _Lazy(build))
 
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._publisher: EventPublisher | None = None
 
-    def publish(self, events: Sequence[DomainEvent]) -> None:
-        if not events:
-            return
-        if self._publisher is None:
-            import boto3
-
-            client = boto3.client("events", **_aws_kwargs(self._settings))
-            self._publisher = EventBridgePublisher(client, self._settings.event_bus_name)
-        self._publisher.publish(events)
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -95,108 +64,176 @@ class Adapters:
     clock: Clock
 
 
+def _table(settings: Settings) -> Table:
+    import boto3
+
+    return boto3.resource("dynamodb", **settings.aws_client_kwargs()).Table(settings.table_name)
+
+
 def _dfns_client(settings: Settings) -> DfnsGateway:
     from managed_accounts.dfns.factory import build_dfns_client
 
     return build_dfns_client(settings)
 
 
+def _event_publisher(settings: Settings) -> EventPublisher:
+    import boto3
+
+    from managed_accounts.eventbridge import EventBridgePublisher
+
+    client = boto3.client("events", **settings.aws_client_kwargs())
+    return EventBridgePublisher(client, settings.event_bus_name)
+
+
 @lru_cache(maxsize=1)
 def adapters() -> Adapters:
     """The process's adapters, built once."""
+    from managed_accounts.data.repository import DynamoAccountsRepository
+
     settings = get_settings()
     return Adapters(
         settings=settings,
         repository=DynamoAccountsRepository(_table(settings)),
-        dfns=cast(DfnsGateway, LazyDfnsGateway(lambda: _dfns_client(settings))),
-        publisher=LazyEventPublisher(settings),
+        dfns=lazy(lambda: _dfns_client(settings)),
+        publisher=lazy(lambda: _event_publisher(settings)),
         clock=SystemClock(),
     )
 
 
-def onboarding_service(built: Adapters | None = None) -> OnboardingService:
-    a = built or adapters()
+# --- client-facing functions -------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def onboarding_service() -> OnboardingService:
+    from managed_accounts.domain.onboarding import OnboardingService
+
+    a = adapters()
     return OnboardingService(a.repository, a.dfns, a.settings, a.publisher, a.clock)
 
 
-def destination_service(built: Adapters | None = None) -> DestinationService:
-    a = built or adapters()
+@lru_cache(maxsize=1)
+def destination_service() -> DestinationService:
+    from managed_accounts.domain.destinations import DestinationService
+
+    a = adapters()
     return DestinationService(a.repository, a.dfns, a.publisher, a.clock)
 
 
-def idempotency_store(settings: Settings | None = None) -> BasePersistenceLayer:
-    """Powertools' DynamoDB persistence on ``settings.idempotency_table_name``."""
+@lru_cache(maxsize=1)
+def destination_commands() -> DestinationCommands:
     import boto3
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-    settings = settings or get_settings()
-    client = boto3.client("dynamodb", **_aws_kwargs(settings))
-    return DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name, boto3_client=client)
+    from managed_accounts.commands import DestinationCommands
+
+    settings = get_settings()
+    store = DynamoDBPersistenceLayer(
+        table_name=settings.idempotency_table_name,
+        boto3_client=boto3.client("dynamodb", **settings.aws_client_kwargs()),
+    )
+    return DestinationCommands(destination_service(), store)
 
 
 # --- webhooks and the reconciler ---------------------------------------------------------------------
 
 
 def _drift(built: Adapters) -> DriftReporter:
-    from managed_accounts.domain.security import DriftReporter
+    from managed_accounts.domain.drift import DriftReporter
     from managed_accounts.observability import metrics
 
     return DriftReporter(built.publisher, metrics, built.clock)
 
 
-class _LazyProcessor:
-    """Builds the real processor on the first authenticated event."""
-
-    def __init__(self, build: Callable[[], WebhookProcessor]) -> None:
-        self._build = build
-        self._processor: WebhookProcessor | None = None
-
-    def process(self, event: WebhookEvent) -> WebhookOutcome:
-        if self._processor is None:
-            self._processor = self._build()
-        return self._processor.process(event)
-
-
-@lru_cache(maxsize=1)
-def webhook_processor() -> WebhookProcessor:
+def _webhook_processor() -> WebhookProcessor:
     from managed_accounts.data.dedupe import DynamoDedupeStore
-    from managed_accounts.domain.webhooks import WebhookProcessor
+    from managed_accounts.domain.webhook_processor import WebhookProcessor
 
     built = adapters()
     return WebhookProcessor(
         dfns=built.dfns,
-        approvals=destination_service(built),
+        approvals=destination_service(),
         accounts=built.repository,
         facts=DynamoDedupeStore(_table(built.settings)),
         drift=_drift(built),
     )
 
 
-def build_webhook_receiver() -> WebhookReceiver:
-    from managed_accounts.domain.webhook_receiver import WebhookReceiver
+@lru_cache(maxsize=1)
+def webhook_receiver() -> WebhookReceiver:
+    """Only the secret is read before a webhook is authenticated; the processor comes after."""
+    from managed_accounts.api.webhook_endpoint import WebhookReceiver
     from managed_accounts.observability import metrics
     from managed_accounts.secrets import get_webhook_secret
 
     settings = get_settings()
     return WebhookReceiver(
         secret=lambda: get_webhook_secret(settings),
-        processor=_LazyProcessor(webhook_processor),
+        processor=lazy(_webhook_processor),
         clock=SystemClock(),
         tolerance_seconds=settings.webhook_tolerance_seconds,
         metrics=metrics,
     )
 
 
-def build_reconciler() -> Reconciler:
+@lru_cache(maxsize=1)
+def reconciler() -> Reconciler:
     from managed_accounts.domain.reconciler import Reconciler
 
     built = adapters()
     return Reconciler(
         dfns=built.dfns,
         repository=built.repository,
-        destinations=destination_service(built),
+        destinations=destination_service(),
         drift=_drift(built),
         clock=built.clock,
         max_approvals=built.settings.reconcile_max_approvals,
         max_accounts=built.settings.reconcile_max_accounts,
     )
+
+
+# --- the Dfns bootstrap (custom resource) ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BootstrapDependencies:
+    settings: Settings
+    webhook_url: str
+    gateway: Callable[[], BootstrapGateway]  # built when called: reading the credentials may fail
+    webhook_secrets: SecretsManagerWebhookSecrets
+
+
+def bootstrap_dependencies() -> BootstrapDependencies:
+    import boto3
+    from pydantic_settings import BaseSettings, SettingsConfigDict
+
+    from managed_accounts.bootstrap import SecretsManagerWebhookSecrets
+    from managed_accounts.dfns.factory import build_dfns_client
+    from managed_accounts.secrets import get_dfns_credentials
+
+    class BootstrapEnvironment(BaseSettings):
+        """What only the bootstrap needs: where Dfns must deliver webhooks (the deployed API)."""
+
+        model_config = SettingsConfigDict(frozen=True, extra="ignore")
+        webhook_url: str
+
+    settings = get_settings()
+    client = boto3.client("secretsmanager", **settings.aws_client_kwargs())
+    return BootstrapDependencies(
+        settings=settings,
+        webhook_url=BootstrapEnvironment().webhook_url,  # read from the environment
+        gateway=lambda: build_dfns_client(settings, get_dfns_credentials(settings, force_fetch=True)),
+        webhook_secrets=SecretsManagerWebhookSecrets(client, settings.webhook_secret_name),
+    )
+
+
+def reset() -> None:
+    """Forget every built object (tests that change the environment between cases)."""
+    for cached in (
+        adapters,
+        onboarding_service,
+        destination_service,
+        destination_commands,
+        webhook_receiver,
+        reconciler,
+    ):
+        cached.cache_clear()

@@ -14,7 +14,6 @@ from managed_accounts.dfns.errors import (
     DfnsRateLimited,
     DfnsUnavailable,
 )
-from managed_accounts.dfns.gateway import ChangeRequestPending, PolicyApplied
 from managed_accounts.dfns.models import (
     AlwaysTriggerRule,
     BlockAction,
@@ -22,6 +21,7 @@ from managed_accounts.dfns.models import (
     NativeTransferBody,
     PolicyBody,
 )
+from managed_accounts.domain.ports import ChangeRequestPending, PolicyApplied
 
 from tests.unit.dfns.conftest import ClientFactory, FakeTime
 from tests.unit.dfns.fake_dfns import FakeDfns, dfns_error

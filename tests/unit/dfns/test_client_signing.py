@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from managed_accounts.dfns.client import DfnsClient
 from managed_accounts.dfns.errors import DfnsAuthError, DfnsConflict
-from managed_accounts.dfns.gateway import DfnsGateway
 from managed_accounts.dfns.models import CreateWalletBody, DecisionBody, NativeTransferBody
+from managed_accounts.domain.ports import DfnsGateway
 
 from tests.unit.dfns.conftest import KEY_TYPES, ClientFactory
 from tests.unit.dfns.fake_dfns import TOKEN, FakeDfns, dfns_error

@@ -14,7 +14,6 @@ from dfns_sandbox.app import SandboxApp
 from dfns_sandbox.core import Sandbox
 from managed_accounts.dfns.client import DfnsClient
 from managed_accounts.dfns.errors import DfnsAuthError
-from managed_accounts.dfns.gateway import ChangeRequestPending
 from managed_accounts.dfns.models import (
     AlwaysTriggerRule,
     ApprovalGroup,
@@ -31,6 +30,7 @@ from managed_accounts.dfns.models import (
     WhitelistRule,
 )
 from managed_accounts.dfns.signing import UserActionSigner
+from managed_accounts.domain.ports import ChangeRequestPending
 
 from tests.unit.dfns.conftest import KEY_TYPES, pem_of
 

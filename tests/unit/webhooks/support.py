@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from managed_accounts.api.webhook_signature import sign
 from managed_accounts.data.schema import TTL_ATTRIBUTE, main_table_definition
-from managed_accounts.domain.webhook_signature import sign
 
 SECRET = "whs-integration-secret"
 NOW = datetime(2026, 11, 22, 2, 30, tzinfo=UTC)

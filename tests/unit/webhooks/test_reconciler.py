@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from managed_accounts.domain.clock import FixedClock
-from managed_accounts.domain.events import RecordingPublisher
+from managed_accounts.domain.drift import DriftReporter
 from managed_accounts.domain.reconciler import Reconciler, rotating_window
-from managed_accounts.domain.security import DriftReporter, RecordingMetrics
 
+from tests.fakes.recording import FixedClock, RecordingMetrics, RecordingPublisher
 from tests.unit.webhooks.fakes import Account, Claim, FakeAccounts, FakeApprovalSink, FakeDfns
 
 A1 = "0x" + "a1" * 20

@@ -11,9 +11,7 @@ from managed_accounts.dfns.models import (
     WhitelistConfiguration,
     WhitelistRule,
 )
-from managed_accounts.domain.clock import FixedClock
-from managed_accounts.domain.events import RecordingPublisher
-from managed_accounts.domain.security import (
+from managed_accounts.domain.drift import (
     DriftFinding,
     DriftReporter,
     RecordingMetrics,
@@ -23,6 +21,7 @@ from managed_accounts.domain.security import (
     whitelist_drift,
 )
 
+from tests.fakes.recording import FixedClock, RecordingPublisher
 from tests.unit.webhooks.fakes import Account
 
 ACCOUNT = Account("c1", "wa-1", "plc-1", limit_profile="standard")

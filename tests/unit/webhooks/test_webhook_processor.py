@@ -8,11 +8,10 @@ import pytest
 from managed_accounts.data.dedupe import InMemoryDedupeStore
 from managed_accounts.dfns.errors import DfnsUnavailable
 from managed_accounts.dfns.models import TransferRequest, WebhookEvent
-from managed_accounts.domain.clock import FixedClock
-from managed_accounts.domain.events import RecordingPublisher
-from managed_accounts.domain.security import DriftReporter, RecordingMetrics
-from managed_accounts.domain.webhooks import WebhookProcessor, approval_id_of
+from managed_accounts.domain.drift import DriftReporter
+from managed_accounts.domain.webhook_processor import WebhookProcessor, approval_id_of
 
+from tests.fakes.recording import FixedClock, RecordingMetrics, RecordingPublisher
 from tests.unit.webhooks.fakes import Account, FakeAccounts, FakeApprovalSink, FakeDfns, FakeOrders
 
 

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from managed_accounts.domain.webhook_signature import (
+from managed_accounts.api.webhook_signature import (
     MAX_BODY_BYTES,
     WebhookRejected,
     check_freshness,

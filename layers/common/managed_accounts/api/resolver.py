@@ -1,8 +1,10 @@
 """The one REST resolver every function uses: validation, CORS, Swagger, and the error shape.
 
-Every error answers ``{"error": {"code", "message"}}`` with a fitting status: domain errors carry
-their own; request validation is 422; Dfns failures that leak out are 503/502; anything else is a
-500 with no internals in the body (the details go to the log).
+Every error answers ``{"error": {"code", "message"}}`` with a fitting status, and no bad input reaches
+the 500 path: a body that is not JSON, not UTF-8 or nested too deep is a 400; a content type other than
+JSON (in any case, with any parameters) a 415; request validation a 422. Messages are bounded in length
+and never echo the input. Domain errors carry their own status; Dfns failures that leak out are
+503/502; anything else is a 500 with a correlation id and no internals (the details go to the log).
 """
 
 from __future__ import annotations
@@ -11,23 +13,55 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.event_handler.openapi.types import (
+    OpenAPIResponse,
+    OpenAPIResponseContentModel,
+    OpenAPIResponseContentSchema,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from managed_accounts.api.models import ErrorBody
 from managed_accounts.config import Settings, get_settings
 from managed_accounts.dfns.errors import DfnsError
-from managed_accounts.domain.upstream import as_domain_error
-from managed_accounts.errors import DomainError
+from managed_accounts.errors import DomainError, from_dfns
 from managed_accounts.observability import logger
 
 API_TITLE = "Managed investment accounts"
 API_VERSION = "1.0.0"
+MAX_MESSAGE = 300  # characters of an error message
+_MAX_PART = 80  # characters of one validation location or message
+
+_ERROR_CONTENT: dict[str, OpenAPIResponseContentSchema | OpenAPIResponseContentModel] = {
+    "application/json": {"model": ErrorBody}
+}
+# The error answers every client route can give (documented once, used by every route's OpenAPI).
+ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
+    400: {"description": "The body is not JSON, not UTF-8, or nested too deep", "content": _ERROR_CONTENT},
+    401: {"description": "No valid token", "content": _ERROR_CONTENT},
+    403: {"description": "The token does not allow this", "content": _ERROR_CONTENT},
+    404: {"description": "No such account or object", "content": _ERROR_CONTENT},
+    409: {"description": "Conflicts with the current state", "content": _ERROR_CONTENT},
+    415: {"description": "The body is not application/json", "content": _ERROR_CONTENT},
+    422: {"description": "The input is not valid", "content": _ERROR_CONTENT},
+    429: {"description": "Too many requests", "content": _ERROR_CONTENT},
+    502: {"description": "Dfns refused the operation", "content": _ERROR_CONTENT},
+    503: {"description": "Dfns is unavailable; retry later", "content": _ERROR_CONTENT},
+}
+
+
+def _bounded(text: str, limit: int = MAX_MESSAGE) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def error_response(status: int, code: str, message: str) -> Response[Any]:
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
-        body={"error": {"code": code, "message": message}},
+        body={"error": {"code": code, "message": _bounded(message)}},
     )
 
 
@@ -35,8 +69,8 @@ def _describe(errors: list[Any]) -> str:
     """``body.address: Field required; query.limit: ...`` without echoing the input back."""
     parts = []
     for error in errors[:5]:
-        location = ".".join(str(p) for p in error.get("loc", ()))
-        parts.append(f"{location}: {error.get('msg', 'invalid')}")
+        location = _bounded(".".join(str(p) for p in error.get("loc", ())), _MAX_PART)
+        parts.append(f"{location}: {_bounded(str(error.get('msg', 'invalid')), _MAX_PART)}")
     return "; ".join(parts) or "the request is not valid"
 
 
@@ -48,14 +82,36 @@ def cors_config(settings: Settings) -> CORSConfig | None:
     return CORSConfig(
         allow_origin=origins[0],
         extra_origins=origins[1:],
-        allow_headers=["Authorization", "Content-Type"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
         max_age=600,
     )
 
 
-def build_resolver(settings: Settings | None = None) -> APIGatewayRestResolver:
+class ProductResolver(APIGatewayRestResolver):
+    """Powertools' REST resolver, with JSON content types accepted in any letter case, and the
+    handler's dependencies handed to the routes through ``app.context``."""
+
+    def resolve_with(
+        self, event: dict[str, Any], context: LambdaContext, **dependencies: Any
+    ) -> dict[str, Any]:
+        headers = {
+            name: value.lower() if name.lower() == "content-type" and isinstance(value, str) else value
+            for name, value in (event.get("headers") or {}).items()
+        }
+        self.append_context(**dependencies)  # type: ignore[no-untyped-call]
+        return self.resolve({**event, "headers": headers}, context)
+
+
+def _correlation_id(app: APIGatewayRestResolver) -> str:
+    try:
+        return str(app.current_event.request_context.request_id or "unknown")
+    except Exception:  # an event without a request context (a direct invocation)
+        return "unknown"
+
+
+def build_resolver(settings: Settings | None = None) -> ProductResolver:
     settings = settings or get_settings()
-    app = APIGatewayRestResolver(enable_validation=True, cors=cors_config(settings))
+    app = ProductResolver(enable_validation=True, cors=cors_config(settings))
     if settings.stage == "local":
         # Swagger UI is for the local gateway (the deployed API routes no /docs); building its models
         # costs ~120 ms of cold start, so deployed functions skip it. get_openapi_schema() works anyway.
@@ -67,21 +123,41 @@ def build_resolver(settings: Settings | None = None) -> APIGatewayRestResolver:
         return error_response(error.status, error.code, error.message)
 
     def _validation(error: RequestValidationError) -> Response[Any]:
-        return error_response(422, "invalid_input", _describe(list(error.errors())))
+        errors = list(error.errors())
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return error_response(400, "malformed_body", "the body is not valid JSON")
+        return error_response(422, "invalid_input", _describe(errors))
+
+    def _content_type(_: RequestUnsupportedContentType) -> Response[Any]:
+        return error_response(415, "unsupported_media_type", "send the body as application/json")
+
+    def _undecodable(_: UnicodeDecodeError) -> Response[Any]:
+        return error_response(400, "malformed_body", "the body is not UTF-8 text")
+
+    def _too_deep(_: RecursionError) -> Response[Any]:
+        return error_response(400, "malformed_body", "the body is nested too deeply")
 
     def _dfns(error: DfnsError) -> Response[Any]:
-        return _domain(as_domain_error(error))
+        return _domain(from_dfns(error))
 
     def _no_route(_: NotFoundError) -> Response[Any]:
         return error_response(404, "not_found", "no such route")
 
     def _unexpected(error: Exception) -> Response[Any]:
-        logger.exception("unhandled error")
-        return error_response(500, "internal_error", "something went wrong; it has been logged")
+        correlation_id = _correlation_id(app)
+        logger.exception("unhandled error", extra={"correlation_id": correlation_id})
+        return error_response(
+            500,
+            "internal_error",
+            f"something went wrong; it has been logged (correlation id {correlation_id})",
+        )
 
     # Registered without decorator syntax: Powertools' registration decorators are untyped.
     app.exception_handler(DomainError)(_domain)
+    app.exception_handler(RequestUnsupportedContentType)(_content_type)
     app.exception_handler(RequestValidationError)(_validation)
+    app.exception_handler(UnicodeDecodeError)(_undecodable)
+    app.exception_handler(RecursionError)(_too_deep)
     app.exception_handler(DfnsError)(_dfns)
     app.exception_handler(Exception)(_unexpected)
     app.not_found(_no_route)

@@ -17,7 +17,6 @@ from botocore.exceptions import ClientError
 
 from managed_accounts.data import items as it
 from managed_accounts.data.paging import decode_cursor, encode_cursor, iter_pages
-from managed_accounts.data.ports import AccountsRepository, Outcome
 from managed_accounts.data.schema import GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, PK, SK
 from managed_accounts.data.transitions import RequestTransitions
 from managed_accounts.domain.models import (
@@ -27,6 +26,7 @@ from managed_accounts.domain.models import (
     PendingEntry,
     RequestPage,
 )
+from managed_accounts.domain.ports import AccountsRepository, Outcome
 from managed_accounts.errors import ConcurrentUpdate
 
 _MAX_PAGES_PER_LISTING = 10

@@ -1,7 +1,8 @@
 """The destination-request state changes, each one DynamoDB transaction (all items or none).
 
 A transaction holds at most 100 items; a batch of N requests needs at most 3N + 1 (request, pending
-guard, mirror, client record), which is why the logic caps a batch (``MAX_BATCH``).
+guard, mirror, client record), which is why the domain caps a batch (``MAX_BATCH``); the writes here
+check that cap rather than trust it.
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ from botocore.exceptions import ClientError
 
 from managed_accounts.data import items as it
 from managed_accounts.data.schema import GSI1_PK, GSI1_SK, GSI2_PK, GSI2_SK
+from managed_accounts.domain.destination_batches import MAX_BATCH
 from managed_accounts.domain.models import ApprovedDestination, DestinationRequest
-from managed_accounts.errors import AccountNotReady, ConcurrentUpdate, Conflict, NotFound
-
-MAX_BATCH = 25
+from managed_accounts.errors import AccountNotReady, AlreadyPending, ConcurrentUpdate, Conflict, NotFound
 
 
 def _cancellation_codes(error: ClientError) -> list[str]:
@@ -35,6 +35,8 @@ class RequestTransitions:
         self._client = client
 
     def _write(self, items: list[dict[str, Any]]) -> None:
+        if len(items) > 3 * MAX_BATCH + 1:
+            raise ValueError(f"a batch is capped at {MAX_BATCH} requests ({len(items)} writes asked)")
         try:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as error:
@@ -89,7 +91,7 @@ class RequestTransitions:
             if 3 in failed:
                 raise AccountNotReady("the account is not active yet") from error
             if 1 in failed:
-                raise Conflict(f"{request.address} already has a pending request") from error
+                raise AlreadyPending(f"{request.address} already has a pending request") from error
             if 2 in failed and request.action == "add":
                 raise Conflict(f"{request.address} is already an approved destination") from error
             if 2 in failed:

@@ -26,7 +26,6 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from managed_accounts.dfns._http import RoundTripStats
 from managed_accounts.dfns.audit import parse_audit_csv
 from managed_accounts.dfns.errors import DfnsError
-from managed_accounts.dfns.gateway import ChangeRequestPending, PolicyApplied, PolicyChangeOutcome
 from managed_accounts.dfns.models import (
     Approval,
     AuditLogRow,
@@ -48,6 +47,7 @@ from managed_accounts.dfns.models import (
 from managed_accounts.dfns.pagination import iter_items, page_size_param
 from managed_accounts.dfns.signing import UserActionSigner
 from managed_accounts.dfns.transport import DEFAULT_USER_AGENT, DfnsTransport, Method, json_object
+from managed_accounts.domain.ports import ChangeRequestPending, PolicyApplied, PolicyChangeOutcome
 from managed_accounts.observability import logger
 
 M = TypeVar("M", bound=BaseModel)

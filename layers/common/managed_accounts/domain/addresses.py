@@ -41,6 +41,12 @@ def is_evm_network(network: str) -> bool:
     return network.startswith(_EVM_PREFIXES)
 
 
+def address_key(network: str, address: str) -> str:
+    """The one rule for "the same address" (as Dfns compares them): EVM case-insensitively, the rest
+    byte-exact. Every comparison in the product (whitelist, mirror, drift) goes through it."""
+    return address.lower() if is_evm_network(network) else address
+
+
 def checksum_address(lowercase_hex: str) -> str:
     """The EIP-55 form of a ``0x``-prefixed lowercase address."""
     body = lowercase_hex[2:]

@@ -11,13 +11,10 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from managed_accounts.data.repository import AccountsRepository, Outcome
-from managed_accounts.dfns.gateway import DfnsGateway
 from managed_accounts.dfns.models import Approval
 from managed_accounts.domain.addresses import normalize_address
-from managed_accounts.domain.batches import CLAIM_LEASE, BatchSubmitter
-from managed_accounts.domain.clock import Clock
-from managed_accounts.domain.events import EventPublisher
+from managed_accounts.domain.destination_batches import CLAIM_LEASE, BatchSubmitter
+from managed_accounts.domain.destination_outcomes import RequestOutcomes
 from managed_accounts.domain.models import (
     REQUEST_STATUSES,
     Account,
@@ -27,15 +24,18 @@ from managed_accounts.domain.models import (
     RequestPage,
     validate_client_id,
 )
-from managed_accounts.domain.request_outcomes import RequestOutcomes
+from managed_accounts.domain.ports import AccountsRepository, Clock, DfnsGateway, EventPublisher, Outcome
 from managed_accounts.errors import (
     AccountNotReady,
+    AlreadyPending,
     ConcurrentUpdate,
     DomainError,
     InvalidInput,
     NotFound,
 )
-from managed_accounts.observability import logger
+from managed_accounts.logs import get_logger
+
+logger = get_logger("destinations")
 
 __all__ = ["CLAIM_LEASE", "DestinationService", "new_request_id"]
 
@@ -112,7 +112,13 @@ class DestinationService:
             updated_at=now,
             label=label,
         )
-        self._repo.create_request(request)
+        try:
+            self._repo.create_request(request)
+        except AlreadyPending:
+            earlier = self._pending_request(account.client_id, address)
+            if earlier is not None and (earlier.action, earlier.label) == (action, label):
+                return earlier  # a repeat while the first is in flight: the same request, not a second
+            raise
         self._outcomes.publish("DestinationRequested", [request])
         self._submit_quietly(account.client_id)
         return self._repo.get_request(account.client_id, request.request_id) or request
@@ -167,6 +173,10 @@ class DestinationService:
         return True
 
     # --- helpers ------------------------------------------------------------------------------------
+
+    def _pending_request(self, client_id: str, address: str) -> DestinationRequest | None:
+        entry = next((p for p in self._repo.list_pending(client_id) if p.address == address), None)
+        return self._repo.get_request(client_id, entry.request_id) if entry else None
 
     def _active_account(self, client_id: str) -> Account:
         account = self._repo.get_account(validate_client_id(client_id))

@@ -16,9 +16,7 @@ from datetime import timedelta
 from typing import TypeVar
 
 from managed_accounts.config import Settings
-from managed_accounts.data.repository import AccountsRepository
 from managed_accounts.dfns.errors import DfnsConflict, DfnsError
-from managed_accounts.dfns.gateway import DfnsGateway
 from managed_accounts.dfns.models import (
     BlockAction,
     CreateWalletBody,
@@ -31,9 +29,8 @@ from managed_accounts.dfns.models import (
     WhitelistConfiguration,
     WhitelistRule,
 )
-from managed_accounts.domain.clock import Clock
 from managed_accounts.domain.compliance import compliance_approval
-from managed_accounts.domain.events import DomainEvent, EventPublisher
+from managed_accounts.domain.events import DomainEvent
 from managed_accounts.domain.models import (
     Account,
     client_tag,
@@ -41,9 +38,17 @@ from managed_accounts.domain.models import (
     validate_client_id,
     whitelist_policy_name,
 )
-from managed_accounts.domain.upstream import as_domain_error, may_have_taken_effect
-from managed_accounts.errors import AccountNotReady, ConcurrentUpdate, NotFound
-from managed_accounts.observability import logger
+from managed_accounts.domain.ports import AccountsRepository, Clock, DfnsGateway, EventPublisher
+from managed_accounts.errors import (
+    AccountNotReady,
+    ConcurrentUpdate,
+    NotFound,
+    from_dfns,
+    may_have_taken_effect,
+)
+from managed_accounts.logs import get_logger
+
+logger = get_logger("onboarding")
 
 ONBOARDING_LEASE = timedelta(seconds=60)
 _MAX_STEPS = 6
@@ -174,7 +179,7 @@ class OnboardingService:
                 self._repo.update_onboarding(replace(account, onboarding_lease_until=None))
             except ConcurrentUpdate:
                 logger.warning("could not free the onboarding lease; it expires by itself")
-            raise as_domain_error(error) from error
+            raise from_dfns(error) from error
 
     def _create_wallet(self, account: Account) -> Wallet:
         body = CreateWalletBody(
@@ -206,7 +211,7 @@ class OnboardingService:
             try:
                 self._dfns.tag_wallet(wallet.id, missing)
             except DfnsError as error:
-                raise as_domain_error(error) from error
+                raise from_dfns(error) from error
             wallet = wallet.model_copy(update={"tags": [*wallet.tags, *missing]})
         return wallet
 
@@ -216,7 +221,7 @@ class OnboardingService:
                 if wallet.external_id == client_id and wallet.status != "Archived":
                     return wallet
         except DfnsError as error:
-            raise as_domain_error(error) from error
+            raise from_dfns(error) from error
         return None
 
     def _find_policy(self, client_id: str) -> Policy | None:
@@ -226,7 +231,7 @@ class OnboardingService:
                 if policy.name == name and policy.rule.kind == "TransactionRecipientWhitelist":
                     return policy
         except DfnsError as error:
-            raise as_domain_error(error) from error
+            raise from_dfns(error) from error
         return None
 
     def _policy_body(self, account: Account) -> PolicyBody:

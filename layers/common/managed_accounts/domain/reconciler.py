@@ -15,60 +15,23 @@ row the run stops calling Dfns (a circuit breaker) instead of timing out item af
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from managed_accounts.dfns.errors import DfnsRateLimited, DfnsUnavailable
-from managed_accounts.dfns.models import Approval, Policy, Wallet
-from managed_accounts.domain.clock import Clock
-from managed_accounts.domain.security import DriftReporter, ManagedAccount, tag_drift, whitelist_drift
-from managed_accounts.domain.webhooks import ApprovalSink
+from managed_accounts.domain.drift import DriftReporter, tag_drift, whitelist_drift
+from managed_accounts.domain.models import Account
+from managed_accounts.domain.ports import AccountsRepository, ApprovalResolver, Clock, DfnsGateway
 from managed_accounts.errors import UpstreamUnavailable
-from managed_accounts.observability import logger
+from managed_accounts.logs import get_logger
+
+logger = get_logger("reconciler")
 
 T = TypeVar("T")
 # Stop starting new items when less than this is left of the invocation (seconds).
 TIME_RESERVE_SECONDS = 10.0
-
-
-class ReconcilerDfns(Protocol):
-    def get_approval(self, approval_id: str) -> Approval: ...
-    def get_wallet(self, wallet_id: str) -> Wallet: ...
-    def get_policy(self, policy_id: str) -> Policy: ...
-
-
-class HasAddress(Protocol):
-    @property
-    def address(self) -> str: ...
-
-
-class InFlightChange(Protocol):
-    """The destination change a client has in flight (``Account.claim``)."""
-
-    @property
-    def approval_id(self) -> str | None: ...
-
-
-class ReconciledAccount(ManagedAccount, Protocol):
-    @property
-    def status(self) -> str: ...
-    @property
-    def claim(self) -> InFlightChange | None: ...
-
-
-class DestinationWork(ApprovalSink, Protocol):
-    """``DestinationService``: resolves batches and submits the next one."""
-
-    def submit_next_batch(self, client_id: str) -> None: ...
-
-
-class ReconcilerRepository(Protocol):
-    def iter_submitted_approval_ids(self) -> Iterator[tuple[str, str]]: ...
-    def iter_clients_with_queued_requests(self) -> Iterator[str]: ...
-    def iter_accounts(self) -> Iterator[ReconciledAccount]: ...
-    def list_destinations(self, client_id: str) -> Sequence[HasAddress]: ...
 
 
 @dataclass(slots=True)
@@ -105,9 +68,9 @@ class Reconciler:
     def __init__(
         self,
         *,
-        dfns: ReconcilerDfns,
-        repository: ReconcilerRepository,
-        destinations: DestinationWork,
+        dfns: DfnsGateway,
+        repository: AccountsRepository,
+        destinations: ApprovalResolver,
         drift: DriftReporter,
         clock: Clock,
         max_approvals: int = 200,
@@ -159,7 +122,7 @@ class Reconciler:
 
     def _submit_queued(self, run: _Run, slot: int) -> None:
         clients = list(self._repository.iter_clients_with_queued_requests())
-        window = rotating_window(clients, self._max_approvals, slot)
+        window = rotating_window(clients, self._max_accounts, slot)
         run.summary.deferred += len(clients) - len(window)
         for client_id in window:
             run.guarded("queued batch", {"client_id": client_id}, partial(self._submit, run, client_id))
@@ -178,7 +141,7 @@ class Reconciler:
             if account.status == "active" and account.whitelist_policy_id:
                 run.guarded("whitelist", ids, partial(self._check_whitelist, run, account))
 
-    def _check_tags(self, run: _Run, account: ReconciledAccount) -> None:
+    def _check_tags(self, run: _Run, account: Account) -> None:
         assert account.wallet_id is not None
         wallet = self._dfns.get_wallet(account.wallet_id)
         run.summary.wallets_checked += 1
@@ -187,7 +150,7 @@ class Reconciler:
             run.summary.drift += 1
             self._drift.report(finding, source="reconciler")
 
-    def _check_whitelist(self, run: _Run, account: ReconciledAccount) -> None:
+    def _check_whitelist(self, run: _Run, account: Account) -> None:
         assert account.whitelist_policy_id is not None
         # Live policy first, mirror second: a change applied by Dfns reaches the mirror only after the
         # webhook, so this order keeps the window for a false alarm to the gap between the two reads.
@@ -202,10 +165,10 @@ class Reconciler:
             run.summary.drift += 1
             self._drift.report(finding, source="reconciler")
 
-    def _mirror(self, account: ReconciledAccount) -> list[str]:
+    def _mirror(self, account: Account) -> list[str]:
         return [d.address for d in self._repository.list_destinations(account.client_id)]
 
-    def _settle_in_flight(self, run: _Run, account: ReconciledAccount) -> bool:
+    def _settle_in_flight(self, run: _Run, account: Account) -> bool:
         """Applies the client's in-flight change if Dfns resolved it meanwhile; True if that changed
         anything."""
         approval_id = account.claim.approval_id if account.claim else None

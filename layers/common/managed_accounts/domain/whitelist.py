@@ -6,14 +6,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from managed_accounts.dfns.models import Policy, PolicyBody, WhitelistConfiguration, WhitelistRule
-from managed_accounts.domain.addresses import is_evm_network
+from managed_accounts.domain.addresses import address_key
 from managed_accounts.domain.models import DestinationRequest
 from managed_accounts.errors import UpstreamError
 
 
-def address_key(network: str) -> Callable[[str], str]:
-    """How Dfns compares addresses on ``network``: EVM case-insensitively, others exactly."""
-    return str.lower if is_evm_network(network) else str
+def _key(network: str) -> Callable[[str], str]:
+    return lambda address: address_key(network, address)
 
 
 def live_addresses(policy: Policy) -> list[str]:
@@ -34,7 +33,7 @@ def proposed_addresses(body: dict[str, Any] | None) -> list[str] | None:
 
 def apply_batch(live: Sequence[str], batch: Sequence[DestinationRequest], network: str) -> list[str]:
     """The live list with the batch's removals taken out and its additions appended (order kept)."""
-    key = address_key(network)
+    key = _key(network)
     removed = {key(r.address) for r in batch if r.action == "remove"}
     result = [a for a in live if key(a) not in removed]
     present = {key(a) for a in result}
@@ -46,7 +45,7 @@ def apply_batch(live: Sequence[str], batch: Sequence[DestinationRequest], networ
 
 
 def same_addresses(left: Sequence[str], right: Sequence[str], network: str) -> bool:
-    key = address_key(network)
+    key = _key(network)
     return {key(a) for a in left} == {key(a) for a in right}
 
 
@@ -55,7 +54,7 @@ def covered_by_change(
 ) -> list[DestinationRequest]:
     """The requests a pending change (live -> proposed) carries out: used to adopt a change request
     whose submission was never recorded (crash or lost answer after the PUT reached Dfns)."""
-    key = address_key(network)
+    key = _key(network)
     before, after = {key(a) for a in live}, {key(a) for a in proposed}
     added, removed = after - before, before - after
     return [

@@ -17,17 +17,16 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from managed_accounts.dfns.errors import DfnsError
-from managed_accounts.dfns.models import WebhookEvent
-from managed_accounts.domain.clock import Clock
-from managed_accounts.domain.security import MetricsSink
-from managed_accounts.domain.webhook_signature import (
+from managed_accounts.api.webhook_signature import (
     WebhookRejected,
     check_freshness,
     check_size,
     verify_signature,
 )
-from managed_accounts.domain.webhooks import WebhookOutcome
+from managed_accounts.dfns.errors import DfnsError
+from managed_accounts.dfns.models import WebhookEvent
+from managed_accounts.domain.ports import Clock, Metrics
+from managed_accounts.domain.webhook_processor import WebhookOutcome
 from managed_accounts.errors import ConcurrentUpdate, UpstreamError, UpstreamUnavailable
 from managed_accounts.observability import logger
 
@@ -56,7 +55,7 @@ class WebhookReceiver:
         processor: EventProcessor,
         clock: Clock,
         tolerance_seconds: int,
-        metrics: MetricsSink,
+        metrics: Metrics,
     ) -> None:
         self._secret = secret
         self._processor = processor

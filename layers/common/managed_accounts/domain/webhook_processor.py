@@ -12,54 +12,32 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from managed_accounts.dfns.errors import DfnsNotFound
-from managed_accounts.dfns.models import Approval, TransferRequest, Wallet, WebhookEvent
-from managed_accounts.domain.security import DriftReporter, ManagedAccount, tag_drift
-from managed_accounts.observability import logger
+from managed_accounts.dfns.models import TransferRequest, WebhookEvent
+from managed_accounts.domain.drift import DriftReporter, tag_drift
+from managed_accounts.domain.ports import (
+    AccountsRepository,
+    ApprovalResolver,
+    DfnsGateway,
+    FactStore,
+    TransferOutcomes,
+)
+from managed_accounts.logs import get_logger
+
+logger = get_logger("webhooks")
 
 APPROVAL_KINDS = frozenset({"policy.approval.pending", "policy.approval.resolved"})
 TRANSFER_KIND_PREFIX = "wallet.transfer."
 TAGS_MODIFIED = "wallet.tags.modified"
 
 
-class WebhookDfns(Protocol):
-    """The re-reads the webhook needs (``DfnsGateway`` provides them)."""
-
-    def get_approval(self, approval_id: str) -> Approval: ...
-    def get_transfer(self, wallet_id: str, transfer_id: str) -> TransferRequest: ...
-    def get_wallet(self, wallet_id: str) -> Wallet: ...
-
-
-class ApprovalSink(Protocol):
-    """``DestinationService`` satisfies this: forward-only, idempotent; False if unknown or unchanged."""
-
-    def apply_approval(self, approval: Approval) -> bool: ...
-
-
-class OrderOutcomeSink(Protocol):
-    """Records a transfer's outcome on the order that caused it; False when no order matches or nothing
-    changed. Orders are a later issue: until then ``NoOrderOutcomes`` is wired."""
-
-    def record_transfer(self, client_id: str, transfer: TransferRequest) -> bool: ...
-
-
 class NoOrderOutcomes:
+    """Wired until orders record transfer outcomes."""
+
     def record_transfer(self, client_id: str, transfer: TransferRequest) -> bool:
         return False
-
-
-class AccountLookup(Protocol):
-    def get_account_by_wallet(self, wallet_id: str) -> ManagedAccount | None: ...
-
-
-class FactStore(Protocol):
-    """Business facts already acted on (``DynamoDedupeStore`` in ``managed_accounts.data.dedupe``)."""
-
-    def seen(self, object_id: str, fact: str) -> bool: ...
-    def claim(self, object_id: str, fact: str) -> bool: ...
-    def release(self, object_id: str, fact: str) -> None: ...
 
 
 Result = Literal["applied", "unchanged", "duplicate", "ignored"]
@@ -97,12 +75,12 @@ class WebhookProcessor:
     def __init__(
         self,
         *,
-        dfns: WebhookDfns,
-        approvals: ApprovalSink,
-        accounts: AccountLookup,
+        dfns: DfnsGateway,
+        approvals: ApprovalResolver,
+        accounts: AccountsRepository,
         facts: FactStore,
         drift: DriftReporter,
-        orders: OrderOutcomeSink | None = None,
+        orders: TransferOutcomes | None = None,
     ) -> None:
         self._dfns = dfns
         self._approvals = approvals

@@ -8,19 +8,20 @@ event carrying the details.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from managed_accounts.dfns.models import Policy, Wallet, WhitelistRule
-from managed_accounts.domain.clock import Clock
-from managed_accounts.domain.events import DomainEvent, EventPublisher
-from managed_accounts.domain.models import client_tag, limits_tag
-from managed_accounts.observability import logger
+from managed_accounts.domain.addresses import address_key
+from managed_accounts.domain.events import DomainEvent
+from managed_accounts.domain.models import Account, client_tag, limits_tag
+from managed_accounts.domain.ports import Clock, EventPublisher, Metrics
+from managed_accounts.logs import get_logger
+
+logger = get_logger("drift")
 
 SECURITY_DRIFT_METRIC = "SecurityDrift"
-_EVM_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
 DriftKind = Literal[
     "wallet_tags_removed",
@@ -30,25 +31,6 @@ DriftKind = Literal[
 ]
 
 
-class ManagedAccount(Protocol):
-    """What drift checks and webhook dispatch read from a client's account record."""
-
-    @property
-    def client_id(self) -> str: ...
-    @property
-    def wallet_id(self) -> str | None: ...
-    @property
-    def whitelist_policy_id(self) -> str | None: ...
-    @property
-    def limit_profile(self) -> str | None: ...
-
-
-class MetricsSink(Protocol):
-    """The slice of Powertools ``Metrics`` used here (a recording fake in tests)."""
-
-    def add_metric(self, name: str, unit: str, value: float) -> None: ...
-
-
 @dataclass(frozen=True, slots=True)
 class DriftFinding:
     kind: DriftKind
@@ -56,7 +38,7 @@ class DriftFinding:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def required_tags(account: ManagedAccount) -> set[str]:
+def required_tags(account: Account) -> set[str]:
     """The tags onboarding put on the wallet: the whitelist and the limit policies are scoped by them."""
     tags = {client_tag(account.client_id)}
     if account.limit_profile:
@@ -64,7 +46,7 @@ def required_tags(account: ManagedAccount) -> set[str]:
     return tags
 
 
-def tag_drift(account: ManagedAccount, wallet: Wallet, *, removed: Iterable[str] = ()) -> DriftFinding | None:
+def tag_drift(account: Account, wallet: Wallet, *, removed: Iterable[str] = ()) -> DriftFinding | None:
     """Drift if a required tag is missing now, or was reported removed (even if re-added since: the
     wallet was outside its policies in between)."""
     required = required_tags(account)
@@ -84,14 +66,7 @@ def tag_drift(account: ManagedAccount, wallet: Wallet, *, removed: Iterable[str]
     )
 
 
-def normalise_address(address: str) -> str:
-    """EVM addresses compare case-insensitively (the mirror stores them lowercase); others byte-exact."""
-    return address.lower() if _EVM_ADDRESS.match(address) else address
-
-
-def whitelist_drift(
-    account: ManagedAccount, policy: Policy, mirror_addresses: Iterable[str]
-) -> DriftFinding | None:
+def whitelist_drift(account: Account, policy: Policy, mirror_addresses: Iterable[str]) -> DriftFinding | None:
     """Drift if the live whitelist policy is archived, is no longer a whitelist, or lists other addresses
     than the approved destinations the product mirrors."""
     base = {"policyId": policy.id}
@@ -101,8 +76,8 @@ def whitelist_drift(
         return DriftFinding(
             "whitelist_rule_replaced", account.client_id, {**base, "ruleKind": policy.rule.kind}
         )
-    live = {normalise_address(a) for a in policy.rule.configuration.addresses}
-    mirror = {normalise_address(a) for a in mirror_addresses}
+    live = {address_key(account.network, a) for a in policy.rule.configuration.addresses}
+    mirror = {address_key(account.network, a) for a in mirror_addresses}
     if live == mirror:
         return None
     return DriftFinding(
@@ -116,7 +91,7 @@ class DriftReporter:
     """Logs, counts and publishes each finding. The log and the metric come first so that an alarm
     still fires when the event bus is down (publishing then raises to the caller)."""
 
-    def __init__(self, publisher: EventPublisher, metrics: MetricsSink, clock: Clock) -> None:
+    def __init__(self, publisher: EventPublisher, metrics: Metrics, clock: Clock) -> None:
         self._publisher = publisher
         self._metrics = metrics
         self._clock = clock
@@ -142,16 +117,3 @@ class DriftReporter:
                 )
             ]
         )
-
-
-class RecordingMetrics:
-    """Keeps metrics in memory: the metrics sink of unit tests."""
-
-    def __init__(self) -> None:
-        self.metrics: list[tuple[str, str, float]] = []
-
-    def add_metric(self, name: str, unit: str, value: float) -> None:
-        self.metrics.append((name, unit, value))
-
-    def total(self, name: str) -> float:
-        return sum(value for metric, _, value in self.metrics if metric == name)

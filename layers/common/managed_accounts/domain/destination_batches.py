@@ -13,19 +13,20 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
-from managed_accounts.data.repository import AccountsRepository
-from managed_accounts.data.transitions import MAX_BATCH
 from managed_accounts.dfns.errors import DfnsBadRequest, DfnsError, DfnsNotFound
-from managed_accounts.dfns.gateway import ChangeRequestPending, DfnsGateway
 from managed_accounts.dfns.models import Policy
 from managed_accounts.domain import whitelist as wl
-from managed_accounts.domain.clock import Clock
+from managed_accounts.domain.destination_outcomes import RequestOutcomes
 from managed_accounts.domain.models import Account, DestinationRequest
-from managed_accounts.domain.request_outcomes import RequestOutcomes
-from managed_accounts.domain.upstream import as_domain_error
-from managed_accounts.observability import logger
+from managed_accounts.domain.ports import AccountsRepository, ChangeRequestPending, Clock, DfnsGateway
+from managed_accounts.errors import from_dfns
+from managed_accounts.logs import get_logger
+
+logger = get_logger("destinations")
 
 CLAIM_LEASE = timedelta(minutes=2)
+# Requests per whitelist change: one DynamoDB transaction moves a whole batch (100 items at most).
+MAX_BATCH = 25
 
 
 class BatchSubmitter:
@@ -69,7 +70,7 @@ class BatchSubmitter:
         try:
             policy = self._dfns.get_policy(policy_id)
         except DfnsError as error:
-            raise as_domain_error(error) from error
+            raise from_dfns(error) from error
         live = wl.live_addresses(policy)
         if policy.pending_change_request is not None and policy.pending_change_request.status == "Pending":
             self._adopt(account, batch_id, policy, live, batch)
@@ -98,11 +99,11 @@ class BatchSubmitter:
             )
             return True
         except DfnsError as error:
-            raise as_domain_error(error) from error
+            raise from_dfns(error) from error
         if isinstance(outcome, ChangeRequestPending):
             change = outcome.change_request
             if not change.approval_id:
-                raise as_domain_error(DfnsError("change request without an approval id"))
+                raise from_dfns(DfnsError("change request without an approval id"))
             self._record_submission(client_id, batch_id, batch, change.id, change.approval_id)
             return False
         self._outcomes.resolve(client_id, batch, "approved", ungoverned=True, release_batch_id=batch_id)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from managed_accounts.data.repository import AccountsRepository, Outcome
-from managed_accounts.domain.clock import Clock
-from managed_accounts.domain.events import DomainEvent, DomainEventType, EventPublisher
+from managed_accounts.domain.events import DomainEvent, DomainEventType
 from managed_accounts.domain.models import DestinationRequest
-from managed_accounts.observability import logger
+from managed_accounts.domain.ports import AccountsRepository, Clock, EventPublisher, Outcome
+from managed_accounts.logs import get_logger
+
+logger = get_logger("destinations")
 
 _EVENT_FOR: dict[Outcome, DomainEventType] = {
     "approved": "DestinationApproved",

@@ -1,0 +1,185 @@
+"""Every port the domain talks through: storage, Dfns, events, time, metrics, de-duplication.
+
+The domain imports these Protocols, its own models and errors, and nothing else from outside it.
+Adapters implement them elsewhere: ``data/`` (DynamoDB), ``dfns/`` (the Dfns HTTP client),
+``eventbridge.py`` (domain events), ``wiring.py`` (the system clock); ``tests/fakes/`` holds the fakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+from managed_accounts.dfns.models import (
+    Approval,
+    AuditLogRow,
+    ChangeRequest,
+    CreateWalletBody,
+    HistoryEvent,
+    Policy,
+    PolicyBody,
+    TransferBody,
+    TransferRequest,
+    Wallet,
+    WalletAssets,
+)
+from managed_accounts.domain.events import DomainEvent
+from managed_accounts.domain.models import (
+    Account,
+    ApprovedDestination,
+    DestinationRequest,
+    PendingEntry,
+    RequestPage,
+)
+
+# --- storage ---------------------------------------------------------------------------------------
+
+Outcome = Literal["approved", "rejected", "failed"]
+
+
+class AccountsRepository(Protocol):
+    # accounts
+    def get_account(self, client_id: str) -> Account | None: ...
+    def create_account(self, account: Account) -> bool: ...
+    def update_onboarding(self, account: Account) -> Account: ...
+    def get_account_by_wallet(self, wallet_id: str) -> Account | None: ...
+    def iter_accounts(self) -> Iterator[Account]: ...
+
+    # the one destination change in flight per client
+    def claim_change(self, client_id: str, batch_id: str, now: datetime, stale_before: datetime) -> bool: ...
+    def release_claim(self, client_id: str, batch_id: str) -> None: ...
+
+    # destination requests
+    def create_request(self, request: DestinationRequest) -> None: ...
+    def get_request(self, client_id: str, request_id: str) -> DestinationRequest | None: ...
+    def get_requests(self, client_id: str, request_ids: Sequence[str]) -> list[DestinationRequest]: ...
+    def list_requests(
+        self, client_id: str, *, status: str | None = None, limit: int = 20, cursor: str | None = None
+    ) -> RequestPage: ...
+    def list_pending(self, client_id: str) -> list[PendingEntry]: ...
+    def find_requests_by_approval(self, approval_id: str) -> list[DestinationRequest]: ...
+    def mark_submitted(
+        self,
+        client_id: str,
+        batch_id: str,
+        requests: Sequence[DestinationRequest],
+        *,
+        change_request_id: str,
+        approval_id: str,
+        now: datetime,
+    ) -> None: ...
+    def resolve_requests(
+        self,
+        client_id: str,
+        requests: Sequence[DestinationRequest],
+        *,
+        outcome: Outcome,
+        now: datetime,
+        reason: str | None = None,
+        ungoverned: bool = False,
+        release_batch_id: str | None = None,
+    ) -> None: ...
+    def iter_submitted_approval_ids(self) -> Iterator[tuple[str, str]]: ...
+    def iter_clients_with_queued_requests(self) -> Iterator[str]: ...
+
+    # approved destinations (mirror)
+    def list_destinations(self, client_id: str) -> list[ApprovedDestination]: ...
+    def get_destination(self, client_id: str, address: str) -> ApprovedDestination | None: ...
+
+
+class FactStore(Protocol):
+    """Business facts already acted on (object id + what happened), for webhook de-duplication."""
+
+    def seen(self, object_id: str, fact: str) -> bool: ...
+    def claim(self, object_id: str, fact: str) -> bool: ...
+    def release(self, object_id: str, fact: str) -> None: ...
+
+
+# --- Dfns ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyApplied:
+    """200: the change took effect at once (no ``Policies:Modify`` governance matched)."""
+
+    policy: Policy
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRequestPending:
+    """202: the change waits for approval; Dfns applies it itself once approved."""
+
+    change_request: ChangeRequest
+
+
+PolicyChangeOutcome = PolicyApplied | ChangeRequestPending
+
+
+class DfnsGateway(Protocol):
+    """What the service account may do in Dfns. No untagging, no approving: those are humans' acts."""
+
+    # wallets
+    def create_wallet(self, body: CreateWalletBody) -> Wallet: ...
+    def get_wallet(self, wallet_id: str) -> Wallet: ...
+    def iter_wallets(self, *, page_size: int = 100) -> Iterator[Wallet]: ...
+    def tag_wallet(self, wallet_id: str, tags: list[str]) -> None: ...
+    def get_wallet_assets(self, wallet_id: str) -> WalletAssets: ...
+    def iter_wallet_history(self, wallet_id: str, *, page_size: int = 100) -> Iterator[HistoryEvent]: ...
+
+    # transfers
+    def transfer(self, wallet_id: str, body: TransferBody) -> TransferRequest: ...
+    def get_transfer(self, wallet_id: str, transfer_id: str) -> TransferRequest: ...
+    def iter_transfers(self, wallet_id: str, *, page_size: int = 100) -> Iterator[TransferRequest]: ...
+
+    # policies
+    def create_policy(self, body: PolicyBody) -> Policy: ...
+    def get_policy(self, policy_id: str) -> Policy: ...
+    def iter_policies(self, *, status: str | None = "Active", page_size: int = 100) -> Iterator[Policy]: ...
+    def update_policy(self, policy_id: str, body: PolicyBody) -> PolicyChangeOutcome: ...
+    def archive_policy(self, policy_id: str) -> PolicyChangeOutcome: ...
+
+    # approvals
+    def get_approval(self, approval_id: str) -> Approval: ...
+    def iter_approvals(self, *, status: str | None = None, page_size: int = 100) -> Iterator[Approval]: ...
+
+    # audit
+    def audit_logs(
+        self, start: datetime, end: datetime, *, user_id: str | None = None
+    ) -> list[AuditLogRow]: ...
+
+
+# --- events, time, metrics -------------------------------------------------------------------------
+
+
+class EventPublisher(Protocol):
+    def publish(self, events: Sequence[DomainEvent]) -> None: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class Metrics(Protocol):
+    """The slice of Powertools ``Metrics`` the domain uses."""
+
+    def add_metric(self, name: str, unit: str, value: float) -> None: ...
+
+
+# --- domain services other domain services call -----------------------------------------------------
+
+
+class ApprovalResolver(Protocol):
+    """Resolves the destination batch waiting for an approval (``DestinationService``): forward-only,
+    idempotent; False when the approval is unknown or nothing changed."""
+
+    def apply_approval(self, approval: Approval) -> bool: ...
+    def submit_next_batch(self, client_id: str) -> None: ...
+
+
+class TransferOutcomes(Protocol):
+    """Records a transfer's outcome on the order that caused it; False when no order matches or
+    nothing changed."""
+
+    def record_transfer(self, client_id: str, transfer: TransferRequest) -> bool: ...
