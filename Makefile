@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 STAGE ?= dev
 CDK := npx --yes --prefix .tools/cdk cdk
 
-.PHONY: help install run test lint format typecheck unit synth deploy bench openapi clean
+.PHONY: help install run test lint format unit synth deploy bench openapi clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -28,6 +28,7 @@ lint: install ## ruff (lint + format check) and mypy
 	$(UV) run --no-sync ruff check .
 	$(UV) run --no-sync ruff format --check .
 	$(UV) run --no-sync mypy layers/common functions local infra tests benchmarks
+	$(UV) run --no-sync xenon --max-absolute B layers functions infra
 
 format: install ## apply ruff's fixes and formatting
 	$(UV) run --no-sync ruff check --fix .
@@ -45,6 +46,9 @@ synth: install ## synthesise the CDK app into cdk.out/ (offline, cdk-nag attache
 deploy: install ## cdk deploy STAGE=<name> with the pinned CDK CLI 2.x
 	npm install --silent --prefix .tools/cdk aws-cdk@2.1148
 	$(CDK) deploy --app "$(UV) run --no-sync python infra/app.py" -c stage=$(STAGE) --require-approval broadening
+
+openapi: install ## write the merged OpenAPI document to docs/openapi.json (a test fails when it is stale)
+	$(UV) run --no-sync python -m local_stack.openapi_doc
 
 bench: install ## benchmarks; results go to docs/BENCHMARKS.md
 	$(UV) run --no-sync python -m benchmarks

@@ -16,7 +16,7 @@ from managed_accounts.api.models import (
     DestinationRequestOut,
     RequestPageOut,
 )
-from managed_accounts.api.resolver import ERROR_RESPONSES, build_resolver
+from managed_accounts.api.resolver import build_resolver
 from managed_accounts.observability import logger, metrics, tracer
 
 if TYPE_CHECKING:  # the services load with the first request, keeping the cold start short
@@ -24,7 +24,6 @@ if TYPE_CHECKING:  # the services load with the first request, keeping the cold 
     from managed_accounts.domain.destinations import DestinationService
 
 app = build_resolver()
-TAGS = ["Approved destinations"]
 
 
 def _service() -> DestinationService:
@@ -50,8 +49,6 @@ def _accepted(model: DestinationRequestOut) -> Response[DestinationRequestOut]:
 @app.get(
     "/accounts/me/destinations",
     summary="Approved destinations (the mirror of the live whitelist)",
-    tags=TAGS,
-    responses=ERROR_RESPONSES,
 )
 def list_destinations() -> DestinationListOut:
     found = _service().list_destinations(current_client_id(app))
@@ -61,8 +58,6 @@ def list_destinations() -> DestinationListOut:
 @app.post(
     "/accounts/me/destination-requests",
     summary="Ask to add a destination (compliance approves it)",
-    tags=TAGS,
-    responses=ERROR_RESPONSES,
 )
 def request_destination(body: DestinationRequestIn) -> Response[DestinationRequestOut]:
     client_id = current_client_id(app)
@@ -76,8 +71,6 @@ def request_destination(body: DestinationRequestIn) -> Response[DestinationReque
 @app.delete(
     "/accounts/me/destinations/<address>",
     summary="Ask to remove an approved destination",
-    tags=TAGS,
-    responses=ERROR_RESPONSES,
 )
 def request_removal(
     address: Annotated[str, Path(min_length=1, max_length=128)],
@@ -92,8 +85,6 @@ def request_removal(
 @app.get(
     "/accounts/me/destination-requests",
     summary="Destination requests, newest first",
-    tags=TAGS,
-    responses=ERROR_RESPONSES,
 )
 def list_requests(
     status: Annotated[str | None, Query(description="queued|submitted|approved|rejected|failed")] = None,
@@ -108,8 +99,6 @@ def list_requests(
 @app.get(
     "/accounts/me/destination-requests/<requestId>",
     summary="One destination request",
-    tags=TAGS,
-    responses=ERROR_RESPONSES,
 )
 def get_request(requestId: Annotated[str, Path(min_length=1, max_length=64)]) -> DestinationRequestOut:
     request = _service().get_request(current_client_id(app), requestId)

@@ -9,14 +9,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from managed_accounts.api.identity import current_client_id
 from managed_accounts.api.models import AccountOut
-from managed_accounts.api.resolver import ERROR_RESPONSES, build_resolver
+from managed_accounts.api.resolver import build_resolver
 from managed_accounts.observability import logger, metrics, tracer
 
 if TYPE_CHECKING:  # the services load with the first request, keeping the cold start short
     from managed_accounts.domain.onboarding import OnboardingService
 
 app = build_resolver()
-TAGS = ["Account"]
 
 
 def _service() -> OnboardingService:
@@ -24,9 +23,7 @@ def _service() -> OnboardingService:
     return service
 
 
-@app.post(
-    "/accounts", summary="Onboard the calling client (idempotent)", tags=TAGS, responses=ERROR_RESPONSES
-)
+@app.post("/accounts", summary="Onboard the calling client (idempotent)")
 def onboard() -> Response[AccountOut]:
     # Onboarding is idempotent by design (a resumable state machine), so no idempotency record is needed.
     result = _service().onboard(current_client_id(app))
@@ -38,7 +35,7 @@ def onboard() -> Response[AccountOut]:
     )
 
 
-@app.get("/accounts/me", summary="The caller's account", tags=TAGS, responses=ERROR_RESPONSES)
+@app.get("/accounts/me", summary="The caller's account")
 def get_account() -> AccountOut:
     return AccountOut.of(_service().get_account(current_client_id(app)))
 

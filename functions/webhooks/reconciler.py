@@ -32,4 +32,5 @@ def handler(
     metrics.add_metric(name="ReconcileFailures", unit="Count", value=int(summary["failures"]))
     metrics.add_metric(name="ReconcileApprovalsApplied", unit="Count", value=int(summary["approvalsApplied"]))
     metrics.add_metric(name="ReconcileDeferred", unit="Count", value=int(summary["deferred"]))
+    metrics.add_metric(name="OnboardingStuck", unit="Count", value=int(summary["onboardingStuck"]))
     return summary

@@ -15,13 +15,16 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from managed_accounts.routes import Route
+from managed_accounts.api.models import ErrorBody
+from managed_accounts.api.resolver import ERROR_ANSWERS
+from managed_accounts.routes import CAPABILITY_TAGS, Route
 
 from local_stack.invoker import Invoker
 
 log = logging.getLogger(__name__)
 
 SECURITY_SCHEME = "cognito"
+_ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
 # Found without importing the event handler (heavy): only a request for /docs or /openapi.json pays.
 _POWERTOOLS = importlib.util.find_spec("aws_lambda_powertools")
 SWAGGER_ASSETS = Path(_POWERTOOLS.origin if _POWERTOOLS and _POWERTOOLS.origin else ".").parent.joinpath(
@@ -52,10 +55,20 @@ def function_schemas(invoker: Invoker, functions: tuple[str, ...]) -> list[dict[
 
 def _fallback_operation(route: Route) -> dict[str, Any]:
     return {
-        "summary": f"{route.method} {route.path}",
+        "summary": route.summary or f"{route.method} {route.path}",
         "operationId": f"{route.function}_{route.method.lower()}_{route.path.strip('/').replace('/', '_')}",
-        "responses": {"200": {"description": "Successful Response"}},
+        "responses": {"200": {"description": "Successful Response"}, **_WEBHOOK_ERRORS}
+        if route.auth == "webhook"
+        else {"200": {"description": "Successful Response"}},
     }
+
+
+_WEBHOOK_ERRORS = {
+    "400": {"description": "Authenticated, but not an event the product can act on"},
+    "401": {"description": "Missing or wrong signature, or timestampSent outside the window"},
+    "413": {"description": "Body over 256 KiB"},
+    "503": {"description": "Dfns or the webhook secret unreachable; Dfns retries"},
+}
 
 
 def merged_document(
@@ -78,9 +91,12 @@ def merged_document(
     for route in routes:
         method = route.method.lower()
         operation = dict(found.get(route.path, {}).get(method) or _fallback_operation(route))
+        operation["tags"] = [CAPABILITY_TAGS.get(route.function, route.function)]
         if route.auth in ("client", "operator"):
             operation["security"] = [{SECURITY_SCHEME: []}]
-            operation.setdefault("responses", {}).setdefault("401", {"description": "Unauthorized"})
+            responses = operation.setdefault("responses", {})
+            for status, description in ERROR_ANSWERS.items():
+                responses[str(status)] = {"description": description, "content": _ERROR_CONTENT}
         if route.auth == "operator":
             operation["responses"].setdefault("403", {"description": "Operators only"})
         paths.setdefault(route.path, {})[method] = operation
@@ -88,6 +104,9 @@ def merged_document(
     merged["paths"] = paths
     merged["servers"] = [{"url": server_url}]
     components = merged.setdefault("components", {})
+    components.setdefault("schemas", {})["ErrorBody"] = ErrorBody.model_json_schema(
+        by_alias=True, ref_template="#/components/schemas/{model}"
+    )
     components.setdefault("securitySchemes", {})[SECURITY_SCHEME] = {
         "type": "http",
         "scheme": "bearer",

@@ -14,6 +14,7 @@ class Route:
     path: str  # API Gateway resource syntax: /accounts/me/destinations/{address}
     function: str  # folder under functions/
     auth: Auth  # client: Cognito user; operator: Cognito user in the operators group; webhook: HMAC only
+    summary: str | None = None  # for OpenAPI, where the function has no resolver to describe the route
 
 
 ROUTES: tuple[Route, ...] = (
@@ -24,8 +25,15 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/accounts/me/destination-requests", "destinations", "client"),
     Route("GET", "/accounts/me/destination-requests", "destinations", "client"),
     Route("GET", "/accounts/me/destination-requests/{requestId}", "destinations", "client"),
-    Route("POST", "/webhooks/dfns", "webhooks", "webhook"),
+    Route("POST", "/webhooks/dfns", "webhooks", "webhook", "Dfns events (HMAC-signed by Dfns; no token)"),
 )
+
+# Swagger UI groups operations by these tags: one capability per function.
+CAPABILITY_TAGS: dict[str, str] = {
+    "onboard": "Account",
+    "destinations": "Approved destinations",
+    "webhooks": "Dfns webhooks",
+}
 
 FUNCTIONS: tuple[str, ...] = tuple(dict.fromkeys(r.function for r in ROUTES))
 

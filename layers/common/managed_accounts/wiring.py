@@ -186,6 +186,7 @@ def reconciler() -> Reconciler:
         destinations=destination_service(),
         drift=_drift(built),
         clock=built.clock,
+        onboarding=onboarding_service(),
         max_approvals=built.settings.reconcile_max_approvals,
         max_accounts=built.settings.reconcile_max_accounts,
     )

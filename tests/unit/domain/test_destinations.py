@@ -100,17 +100,26 @@ def test_apply_approval_is_forward_only_and_idempotent(onboarded: World) -> None
     assert world.destinations.apply_approval(unknown) is False
 
 
-def test_duplicates_are_409_and_removal_of_an_unknown_address_is_404(onboarded: World) -> None:
+def test_a_repeat_while_pending_is_the_same_request_and_other_duplicates_are_409(onboarded: World) -> None:
     world = onboarded
     request = world.destinations.request_destination(CLIENT, A1, None)
+    repeat = world.destinations.request_destination(CLIENT, A1.upper().replace("0X", "0x"), None)
+    assert repeat.request_id == request.request_id
     with pytest.raises(Conflict, match="pending"):
-        world.destinations.request_destination(CLIENT, A1.upper().replace("0X", "0x"), None)
+        world.destinations.request_destination(CLIENT, A1, "another label")
     with pytest.raises(NotFound):
         world.destinations.request_removal(CLIENT, A2)
     world.destinations.apply_approval(world.dfns.decide(str(request.approval_id), "Approved"))
     with pytest.raises(Conflict, match="already an approved destination"):
         world.destinations.request_destination(CLIENT, A1, None)
     assert len(world.repo.list_requests(CLIENT).items) == 1
+
+
+def test_labels_with_control_or_invisible_characters_are_refused(onboarded: World) -> None:
+    for label in ("bank\u202egpj.exe", "zero\u200bwidth", "bell\x07"):
+        with pytest.raises(InvalidInput, match="control or invisible"):
+            onboarded.destinations.request_destination(CLIENT, A1, label)
+    assert onboarded.repo.list_requests(CLIENT).items == []
 
 
 def test_removal_goes_through_approval_and_leaves_the_other_addresses(onboarded: World) -> None:

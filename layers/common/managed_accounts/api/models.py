@@ -38,12 +38,14 @@ class AccountOut(ApiModel):
 
     @classmethod
     def of(cls, account: Account) -> AccountOut:
+        # No wallet is shown before the account is active: nobody may fund a wallet still being set up.
+        active = account.status == "active"
         return cls(
             client_id=account.client_id,
             status=account.status,
             network=account.network,
-            wallet_id=account.wallet_id,
-            address=account.address,
+            wallet_id=account.wallet_id if active else None,
+            address=account.address if active else None,
             limit_profile=account.limit_profile,
             whitelist_policy_id=account.whitelist_policy_id,
             created_at=account.created_at,

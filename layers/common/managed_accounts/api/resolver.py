@@ -17,14 +17,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-from aws_lambda_powertools.event_handler.openapi.types import (
-    OpenAPIResponse,
-    OpenAPIResponseContentModel,
-    OpenAPIResponseContentSchema,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from managed_accounts.api.models import ErrorBody
 from managed_accounts.config import Settings, get_settings
 from managed_accounts.dfns.errors import DfnsError
 from managed_accounts.errors import DomainError, from_dfns
@@ -35,21 +29,19 @@ API_VERSION = "1.0.0"
 MAX_MESSAGE = 300  # characters of an error message
 _MAX_PART = 80  # characters of one validation location or message
 
-_ERROR_CONTENT: dict[str, OpenAPIResponseContentSchema | OpenAPIResponseContentModel] = {
-    "application/json": {"model": ErrorBody}
-}
-# The error answers every client route can give (documented once, used by every route's OpenAPI).
-ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
-    400: {"description": "The body is not JSON, not UTF-8, or nested too deep", "content": _ERROR_CONTENT},
-    401: {"description": "No valid token", "content": _ERROR_CONTENT},
-    403: {"description": "The token does not allow this", "content": _ERROR_CONTENT},
-    404: {"description": "No such account or object", "content": _ERROR_CONTENT},
-    409: {"description": "Conflicts with the current state", "content": _ERROR_CONTENT},
-    415: {"description": "The body is not application/json", "content": _ERROR_CONTENT},
-    422: {"description": "The input is not valid", "content": _ERROR_CONTENT},
-    429: {"description": "Too many requests", "content": _ERROR_CONTENT},
-    502: {"description": "Dfns refused the operation", "content": _ERROR_CONTENT},
-    503: {"description": "Dfns is unavailable; retry later", "content": _ERROR_CONTENT},
+# The error answers every client route can give (documented once, added to every route's OpenAPI).
+ERROR_ANSWERS: dict[int, str] = {
+    400: "The body is not JSON, not UTF-8, or nested too deep",
+    401: "No valid token",
+    403: "The token does not allow this",
+    404: "No such account or object",
+    409: "Conflicts with the current state",
+    415: "The body is not application/json",
+    422: "The input is not valid",
+    429: "Too many requests",
+    500: "Unexpected; logged with the correlation id the message gives",
+    502: "Dfns refused the operation",
+    503: "Dfns is unavailable; retry later",
 }
 
 

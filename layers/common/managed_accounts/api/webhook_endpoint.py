@@ -3,7 +3,8 @@
 Statuses (only a 200 counts as delivered for Dfns, anything else is retried as a new event):
 - 413 body over 256 KiB; 401 missing or wrong signature; 401 ``timestampSent`` outside the window
   (a replay, or a clock problem: Dfns's retry carries a fresh timestamp); 400 authenticated but malformed.
-- 200 ``{"received": true}`` once acted on, and also for duplicates, unknown kinds and foreign objects.
+- 200 ``{"received": true}`` once acted on, and also for duplicates, foreign objects, pings and kinds
+  the product ignores (those need no ``timestampSent``: nothing is done with them).
 - 503 when Dfns (the re-read) or the webhook secret cannot be reached, or a concurrent update raced
   this one: Dfns retries for about a day, and the reconciler is the safety net after that.
   500 for anything unexpected (also retried).
@@ -26,7 +27,7 @@ from managed_accounts.api.webhook_signature import (
 from managed_accounts.dfns.errors import DfnsError
 from managed_accounts.dfns.models import WebhookEvent
 from managed_accounts.domain.ports import Clock, Metrics
-from managed_accounts.domain.webhook_processor import WebhookOutcome
+from managed_accounts.domain.webhook_processor import WebhookOutcome, acts_on
 from managed_accounts.errors import ConcurrentUpdate, UpstreamError, UpstreamUnavailable
 from managed_accounts.observability import logger
 
@@ -73,7 +74,12 @@ class WebhookReceiver:
             return _error(rejected.status, rejected.code, rejected.message)
         except _SecretUnavailable:
             return _error(503, "secret_unavailable", "the webhook secret cannot be read; retry later")
+        if event is None:
+            self._metrics.add_metric(name="WebhooksIgnored", unit="Count", value=1)
+            return WebhookResponse(200)
+        return self._act(event)
 
+    def _act(self, event: WebhookEvent) -> WebhookResponse:
         context = {
             "webhook_event_id": event.id,
             "webhook_kind": event.kind,
@@ -100,19 +106,21 @@ class WebhookReceiver:
             self._metrics.add_metric(name="WebhookDuplicates", unit="Count", value=1)
         return WebhookResponse(200)
 
-    def _authenticate(self, raw_body: bytes, signature: str | None) -> WebhookEvent:
+    def _authenticate(self, raw_body: bytes, signature: str | None) -> WebhookEvent | None:
+        """The event to act on; None for an authenticated event of a kind the product ignores."""
         check_size(len(raw_body))
         try:
             secret = self._secret()
         except Exception as error:
             logger.exception("webhook secret unavailable")
             raise _SecretUnavailable from error
-        verified = verify_signature(raw_body, signature, secret)
-        if verified.signed_over == "canonical":
-            logger.info("webhook signature matched the re-serialised body, not the raw bytes")
-        check_freshness(verified.payload, now=self._clock.now(), tolerance_seconds=self._tolerance)
+        payload = verify_signature(raw_body, signature, secret)
+        if not acts_on(payload.get("kind")):
+            logger.info("webhook ignored", extra={"webhook_kind": str(payload.get("kind"))[:80]})
+            return None
+        check_freshness(payload, now=self._clock.now(), tolerance_seconds=self._tolerance)
         try:
-            return WebhookEvent.model_validate(verified.payload)
+            return WebhookEvent.model_validate(payload)
         except ValidationError as error:
             raise WebhookRejected(400, "malformed_event", "the event lacks id or kind") from error
 

@@ -1,8 +1,9 @@
 """Authenticating a Dfns webhook delivery before anything in it is believed (DFNS.md §7.4).
 
-Order matters: size first (cheap, no secret needed), then the HMAC over the raw body bytes, then, only
-if that fails, the HMAC over the compact re-serialisation (Dfns's own examples re-serialise; whether
-the digest covers the raw bytes is UNCONFIRMED), and last the replay window on ``timestampSent``.
+Order matters: size first (cheap, no secret needed), then the HMAC over the raw body bytes, and only
+then any JSON work; last the replay window on ``timestampSent``. No fallback over a re-serialised form:
+it would mean parsing unauthenticated input. Dfns's examples re-serialise the parsed event compactly
+(``JSON.stringify``), which is the body it sends, so the raw bytes are what is signed (DFNS.md §7.4).
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ import hmac
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 SIGNATURE_HEADER = "x-dfns-webhook-signature"
 # Dfns events are small JSON documents; anything this large is not one of them.
@@ -29,13 +29,6 @@ class WebhookRejected(Exception):
         self.status = status
         self.code = code
         self.message = message
-
-
-@dataclass(frozen=True, slots=True)
-class VerifiedPayload:
-    payload: dict[str, Any]
-    # Which message the signature matched: tells operators which reading of the UNCONFIRMED fact holds.
-    signed_over: Literal["raw", "canonical"]
 
 
 def header(headers: Mapping[str, str] | None, name: str) -> str | None:
@@ -70,33 +63,35 @@ def check_size(size: int) -> None:
         raise WebhookRejected(413, "payload_too_large", f"webhook body over {MAX_BODY_BYTES} bytes")
 
 
-def verify_signature(raw_body: bytes, signature: str | None, secret: str) -> VerifiedPayload:
-    """The parsed payload if ``signature`` authenticates ``raw_body``; otherwise ``WebhookRejected``."""
+def verify_signature(raw_body: bytes, signature: str | None, secret: str) -> dict[str, Any]:
+    """The parsed payload if ``signature`` authenticates ``raw_body``; otherwise ``WebhookRejected``.
+    Nothing but the size and the HMAC touches the bytes before they are authenticated."""
     check_size(len(raw_body))
     if not signature or not signature.strip():
         raise WebhookRejected(401, "missing_signature", "X-DFNS-WEBHOOK-SIGNATURE is required")
     # Hex is case-insensitive; bytes (not str) so a non-ASCII header cannot make compare_digest raise.
     presented = signature.strip().lower().encode("utf-8", errors="replace")
-    if _matches(raw_body, secret, presented):
-        payload = _parse_object(raw_body)
-        if payload is None:
-            raise WebhookRejected(400, "malformed_event", "the webhook body is not a JSON object")
-        return VerifiedPayload(payload, "raw")
-    # Fallback: the digest of the compact re-serialisation. Parsing unauthenticated input is safe
-    # here only because the size was bounded above.
+    if not _matches(raw_body, secret, presented):
+        raise WebhookRejected(401, "bad_signature", "the webhook signature does not match")
     payload = _parse_object(raw_body)
-    if payload is not None:
-        canonical = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        if canonical != raw_body and _matches(canonical, secret, presented):
-            return VerifiedPayload(payload, "canonical")
-    raise WebhookRejected(401, "bad_signature", "the webhook signature does not match")
+    if payload is None:
+        raise WebhookRejected(400, "malformed_event", "the webhook body is not a JSON object")
+    return payload
+
+
+def timestamp_of(payload: Mapping[str, Any]) -> float | None:
+    """``timestampSent`` (Unix seconds) if present and finite."""
+    sent = payload.get("timestampSent")
+    # json.loads accepts NaN, which compares false with everything: refuse non-finite values outright.
+    if isinstance(sent, bool) or not isinstance(sent, int | float) or not math.isfinite(sent):
+        return None
+    return float(sent)
 
 
 def check_freshness(payload: Mapping[str, Any], *, now: datetime, tolerance_seconds: int) -> None:
     """Refuse replays: ``timestampSent`` (Unix seconds) must be within the window, strictly."""
-    sent = payload.get("timestampSent")
-    # json.loads accepts NaN, which compares false with everything: refuse non-finite values outright.
-    if isinstance(sent, bool) or not isinstance(sent, int | float) or not math.isfinite(sent):
+    sent = timestamp_of(payload)
+    if sent is None:
         raise WebhookRejected(400, "missing_timestamp", "timestampSent (Unix seconds) is required")
-    if abs(now.timestamp() - float(sent)) >= tolerance_seconds:
+    if abs(now.timestamp() - sent) >= tolerance_seconds:
         raise WebhookRejected(401, "stale_event", f"timestampSent is outside the {tolerance_seconds}s window")

@@ -38,6 +38,32 @@ def _is_condition_failure(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
+_ONBOARDING_FIELDS = (
+    "status",
+    "walletId",
+    "address",
+    "whitelistPolicyId",
+    "walletCreateStarted",
+    "policyCreateStarted",
+    "onboardingLeaseUntil",
+    GSI1_PK,
+    GSI1_SK,
+    "updatedAt",
+)
+
+
+def _set_or_remove(item: dict[str, Any], fields: Sequence[str]) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """An update that sets each field present in ``item``, removes the others, and bumps the version."""
+    sets = [f"#{i} = :{i}" for i, name in enumerate(fields) if name in item]
+    removes = [f"#{i}" for i, name in enumerate(fields) if name not in item]
+    names = {f"#{i}": name for i, name in enumerate(fields)}
+    values = {f":{i}": item[name] for i, name in enumerate(fields) if name in item}
+    expression = "SET " + ", ".join([*sets, "version = version + :one"])
+    if removes:
+        expression += " REMOVE " + ", ".join(removes)
+    return expression, names, values
+
+
 class DynamoAccountsRepository:
     """``table`` is a boto3 DynamoDB ``Table`` resource; its client serialises native Python values."""
 
@@ -64,26 +90,7 @@ class DynamoAccountsRepository:
 
     def update_onboarding(self, account: Account) -> Account:
         """Writes the onboarding fields of ``account`` if the stored version is still ``account.version``."""
-        item = it.account_to_item(account)
-        fields = [
-            "status",
-            "walletId",
-            "address",
-            "whitelistPolicyId",
-            "walletCreateStarted",
-            "policyCreateStarted",
-            "onboardingLeaseUntil",
-            GSI1_PK,
-            GSI1_SK,
-            "updatedAt",
-        ]
-        sets = [f"#{i} = :{i}" for i, name in enumerate(fields) if name in item]
-        removes = [f"#{i}" for i, name in enumerate(fields) if name not in item]
-        names = {f"#{i}": name for i, name in enumerate(fields)}
-        values = {f":{i}": item[name] for i, name in enumerate(fields) if name in item}
-        expression = "SET " + ", ".join([*sets, "version = version + :one"])
-        if removes:
-            expression += " REMOVE " + ", ".join(removes)
+        expression, names, values = _set_or_remove(it.account_to_item(account), _ONBOARDING_FIELDS)
         try:
             self._table.update_item(
                 Key=it.account_key(account.client_id),

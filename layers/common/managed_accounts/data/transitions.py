@@ -17,7 +17,14 @@ from managed_accounts.data import items as it
 from managed_accounts.data.schema import GSI1_PK, GSI1_SK, GSI2_PK, GSI2_SK
 from managed_accounts.domain.destination_batches import MAX_BATCH
 from managed_accounts.domain.models import ApprovedDestination, DestinationRequest
-from managed_accounts.errors import AccountNotReady, AlreadyPending, ConcurrentUpdate, Conflict, NotFound
+from managed_accounts.errors import (
+    AccountNotReady,
+    AlreadyPending,
+    ConcurrentUpdate,
+    Conflict,
+    DomainError,
+    NotFound,
+)
 
 
 def _cancellation_codes(error: ClientError) -> list[str]:
@@ -27,6 +34,20 @@ def _cancellation_codes(error: ClientError) -> list[str]:
 
 def _is_cancelled(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "TransactionCanceledException"
+
+
+def _create_refusal(request: DestinationRequest, codes: list[str]) -> DomainError:
+    """Why ``create``'s transaction was refused, from the position of the failed condition."""
+    failed = {i for i, code in enumerate(codes) if code == "ConditionalCheckFailed"}
+    if 3 in failed:
+        return AccountNotReady("the account is not active yet")
+    if 1 in failed:
+        return AlreadyPending(f"{request.address} already has a pending request")
+    if 2 in failed and request.action == "add":
+        return Conflict(f"{request.address} is already an approved destination")
+    if 2 in failed:
+        return NotFound(f"{request.address} is not an approved destination")
+    return ConcurrentUpdate("the request could not be stored; retry")
 
 
 class RequestTransitions:
@@ -86,17 +107,7 @@ class RequestTransitions:
         except ClientError as error:
             if not _is_cancelled(error):
                 raise
-            codes = _cancellation_codes(error)
-            failed = [i for i, code in enumerate(codes) if code == "ConditionalCheckFailed"]
-            if 3 in failed:
-                raise AccountNotReady("the account is not active yet") from error
-            if 1 in failed:
-                raise AlreadyPending(f"{request.address} already has a pending request") from error
-            if 2 in failed and request.action == "add":
-                raise Conflict(f"{request.address} is already an approved destination") from error
-            if 2 in failed:
-                raise NotFound(f"{request.address} is not an approved destination") from error
-            raise ConcurrentUpdate("the request could not be stored; retry") from error
+            raise _create_refusal(request, _cancellation_codes(error)) from error
 
     def submit(
         self,

@@ -9,6 +9,7 @@ compares them exactly) after basic sanity checks.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from managed_accounts.domain.keccak import keccak256
 from managed_accounts.errors import InvalidInput
@@ -82,19 +83,26 @@ def _normalize_evm(network: str, raw: str) -> str:
     return lower
 
 
+def _check_solana(network: str, raw: str) -> None:
+    if not (32 <= len(raw) <= 44) or not _BASE58.fullmatch(raw):
+        raise InvalidInput("a Solana address is 32 to 44 base58 characters")
+
+
+def _check_tron(network: str, raw: str) -> None:
+    if len(raw) != 34 or not raw.startswith("T") or not _BASE58.fullmatch(raw):
+        raise InvalidInput("a Tron address is 34 base58 characters starting with T")
+
+
+def _check_generic(network: str, raw: str) -> None:
+    if len(raw) < 8:
+        raise InvalidInput("address is too short")
+
+
 def _check_other(network: str, raw: str) -> str:
     if not _PRINTABLE.fullmatch(raw):
         raise InvalidInput("address has non-printable or non-ASCII characters")
-    if network.startswith(("Bitcoin", "Litecoin")):
-        _check_bitcoin_like(network, raw)
-    elif network.startswith("Solana"):
-        if not (32 <= len(raw) <= 44) or not _BASE58.fullmatch(raw):
-            raise InvalidInput("a Solana address is 32 to 44 base58 characters")
-    elif network.startswith("Tron"):
-        if len(raw) != 34 or not raw.startswith("T") or not _BASE58.fullmatch(raw):
-            raise InvalidInput("a Tron address is 34 base58 characters starting with T")
-    elif len(raw) < 8:
-        raise InvalidInput("address is too short")
+    family = next((check for prefixes, check in _FAMILY_CHECKS if network.startswith(prefixes)), None)
+    (family or _check_generic)(network, raw)
     return raw
 
 
@@ -110,3 +118,11 @@ def _check_bitcoin_like(network: str, raw: str) -> None:
             return
     if not (26 <= len(raw) <= 35) or not _BASE58.fullmatch(raw):
         raise InvalidInput(f"a legacy {network} address is 26 to 35 base58 characters")
+
+
+# Address checks by network family (prefix of the Dfns network name); anything else gets the generic one.
+_FAMILY_CHECKS: tuple[tuple[tuple[str, ...], Callable[[str, str], None]], ...] = (
+    (("Bitcoin", "Litecoin"), _check_bitcoin_like),
+    (("Solana",), _check_solana),
+    (("Tron",), _check_tron),
+)

@@ -56,16 +56,9 @@ class BatchSubmitter:
             raise
 
     def _submit_claimed(self, account: Account, policy_id: str, batch_id: str) -> bool:
-        client_id = account.client_id
-        # Read after claiming: nothing else moves queued requests while the slot is ours.
-        entries = [p for p in self._repo.list_pending(client_id) if p.state == "queued"][:MAX_BATCH]
-        batch = [
-            r
-            for r in self._repo.get_requests(client_id, [e.request_id for e in entries])
-            if r.status == "queued"
-        ]
+        batch = self._queued_batch(account.client_id)
         if not batch:
-            self._repo.release_claim(client_id, batch_id)
+            self._repo.release_claim(account.client_id, batch_id)
             return False
         try:
             policy = self._dfns.get_policy(policy_id)
@@ -79,24 +72,37 @@ class BatchSubmitter:
         if wl.same_addresses(live, proposed, account.network):
             # Dfns already enforces what the batch asks (e.g. applied before a crash): nothing to approve.
             self._outcomes.resolve(
-                client_id,
+                account.client_id,
                 batch,
                 "approved",
                 reason="already enforced by the live whitelist",
                 release_batch_id=batch_id,
             )
             return True
+        return self._propose(account, policy, proposed, batch, batch_id)
+
+    def _queued_batch(self, client_id: str) -> list[DestinationRequest]:
+        # Read after claiming: nothing else moves queued requests while the slot is ours.
+        entries = [p for p in self._repo.list_pending(client_id) if p.state == "queued"][:MAX_BATCH]
+        requests = self._repo.get_requests(client_id, [e.request_id for e in entries])
+        return [r for r in requests if r.status == "queued"]
+
+    def _propose(
+        self,
+        account: Account,
+        policy: Policy,
+        proposed: list[str],
+        batch: list[DestinationRequest],
+        batch_id: str,
+    ) -> bool:
+        """The signed update; True when the slot was freed at once (applied, or refused for good)."""
+        client_id = account.client_id
         try:
-            outcome = self._dfns.update_policy(policy_id, wl.with_addresses(policy, proposed))
+            outcome = self._dfns.update_policy(policy.id, wl.with_addresses(policy, proposed))
         except (DfnsBadRequest, DfnsNotFound) as error:
             # Cannot succeed by retrying: the batch fails visibly instead of blocking the queue.
-            self._outcomes.resolve(
-                client_id,
-                batch,
-                "failed",
-                reason=f"Dfns refused the change: {error.message}",
-                release_batch_id=batch_id,
-            )
+            reason = f"Dfns refused the change: {error.message}"
+            self._outcomes.resolve(client_id, batch, "failed", reason=reason, release_batch_id=batch_id)
             return True
         except DfnsError as error:
             raise from_dfns(error) from error
@@ -109,7 +115,7 @@ class BatchSubmitter:
         self._outcomes.resolve(client_id, batch, "approved", ungoverned=True, release_batch_id=batch_id)
         logger.warning(
             "whitelist changed without governance (no Policies:Modify policy)",
-            extra={"clientId": client_id, "policyId": policy_id},
+            extra={"clientId": client_id, "policyId": policy.id},
         )
         return True
 

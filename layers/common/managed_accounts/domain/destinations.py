@@ -23,6 +23,7 @@ from managed_accounts.domain.models import (
     RequestAction,
     RequestPage,
     validate_client_id,
+    validate_label,
 )
 from managed_accounts.domain.ports import AccountsRepository, Clock, DfnsGateway, EventPublisher, Outcome
 from managed_accounts.errors import (
@@ -83,6 +84,7 @@ class DestinationService:
     # --- requests -----------------------------------------------------------------------------------
 
     def request_destination(self, client_id: str, address: str, label: str | None) -> DestinationRequest:
+        validate_label(label)
         account = self._active_account(client_id)
         return self._create(account, "add", normalize_address(account.network, address), label)
 
@@ -150,18 +152,18 @@ class DestinationService:
         nothing and return False. Approved -> requests approved and the mirror updated; Denied/Expired
         -> rejected. Then the slot is freed and the next batch submitted.
         """
+        if approval.status not in ("Approved", "Denied", "Expired"):
+            return False
         waiting = [
             r
             for r in self._repo.find_requests_by_approval(approval.id)
             if r.status == "submitted" and r.approval_id == approval.id
         ]
-        if not waiting or approval.status not in ("Approved", "Denied", "Expired"):
+        if not waiting:
             return False
         client_id = waiting[0].client_id
-        account = self._repo.get_account(client_id)
-        claim = account.claim if account else None
-        release = claim.batch_id if claim and claim.approval_id == approval.id else None
         outcome, reason = _outcome_of(approval)
+        release = self._claim_waiting_for(client_id, approval.id)
         try:
             self._outcomes.resolve(client_id, waiting, outcome, reason=reason, release_batch_id=release)
         except ConcurrentUpdate:
@@ -171,6 +173,12 @@ class DestinationService:
             return False  # a concurrent call resolved it first
         self._submit_quietly(client_id)
         return True
+
+    def _claim_waiting_for(self, client_id: str, approval_id: str) -> str | None:
+        """The batch id of the client's claim if it is the change waiting for ``approval_id``."""
+        account = self._repo.get_account(client_id)
+        claim = account.claim if account else None
+        return claim.batch_id if claim and claim.approval_id == approval_id else None
 
     # --- helpers ------------------------------------------------------------------------------------
 

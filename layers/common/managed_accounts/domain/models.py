@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from managed_accounts.errors import Forbidden
+from managed_accounts.errors import Forbidden, InvalidInput
 
-AccountStatus = Literal["creating_wallet", "creating_policy", "active"]
+AccountStatus = Literal["creating_policy", "creating_wallet", "active"]
 RequestStatus = Literal["queued", "submitted", "approved", "rejected", "failed"]
 RequestAction = Literal["add", "remove"]
 REQUEST_STATUSES: tuple[RequestStatus, ...] = ("queued", "submitted", "approved", "rejected", "failed")
@@ -24,6 +25,17 @@ def validate_client_id(client_id: str) -> str:
     if not _CLIENT_ID.fullmatch(client_id):
         raise Forbidden("the token's subject cannot identify a client")
     return client_id
+
+
+def validate_label(label: str | None) -> str | None:
+    """Labels reach notifications and statements: no control (Cc) or invisible format (Cf) characters,
+    such as a right-to-left override that makes ``bank\u202egpj.exe`` read as ``bankexe.jpg``."""
+    if label is None:
+        return None
+    bad = next((c for c in label if unicodedata.category(c) in {"Cc", "Cf"}), None)
+    if bad is not None:
+        raise InvalidInput(f"label must not contain control or invisible characters (U+{ord(bad):04X})")
+    return label
 
 
 def client_tag(client_id: str) -> str:

@@ -1,11 +1,13 @@
-"""Onboarding: the resumable state machine ``creating_wallet -> creating_policy -> active`` (DESIGN §4).
+"""Onboarding: the resumable state machine ``creating_policy -> creating_wallet -> active`` (DESIGN §4).
 
-Happy path: 2 signed Dfns calls (create wallet with its tags, create the whitelist policy). Every Dfns
-create is preceded by a stored "started" marker and a short lease: if the outcome of a create is
-unknown (crash, timeout after the request left), the retry LOOKS before creating — the wallet by
-``externalId = clientId`` (a listing: Dfns cannot filter wallets by externalId), the policy by its
-name (a listing of policies). Those listings cost one paged read per 100 wallets/policies and happen
-only on that recovery path, never on the happy path. So a retry never makes a second wallet or policy.
+It fails closed: the client's whitelist policy (scoped by the tag ``client:<id>``, an empty list, so it
+triggers on every recipient) exists BEFORE the wallet, and the wallet carries that tag from its create
+call, so no wallet ever exists unguarded. Happy path: 2 signed Dfns calls (create the policy, create the
+wallet with its tags). Every Dfns create is preceded by a stored "started" marker and a short lease: if
+the outcome of a create is unknown (crash, timeout after the request left), the retry LOOKS before
+creating: the policy by its name, the wallet by ``externalId = clientId`` (listings: Dfns filters
+neither). Those listings happen only on that recovery path. So a retry never makes a second wallet or
+policy. An account that stays short of ``active`` is resumed by the reconciler.
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ class OnboardingService:
             self._repo.create_account(
                 Account(
                     client_id=client_id,
-                    status="creating_wallet",
+                    status="creating_policy",
                     network=self._settings.default_network,
                     limit_profile=self._settings.default_limit_profile,
                     created_at=now,
@@ -120,40 +122,48 @@ class OnboardingService:
         now = self._clock.now()
         if account.onboarding_lease_until and account.onboarding_lease_until > now:
             raise AccountNotReady("onboarding is in progress; retry shortly")
-        if account.status == "creating_wallet":
-            wallet = self._find_wallet(account.client_id) if account.wallet_create_started else None
-            if wallet is None:
-                account = self._take_lease(replace(account, wallet_create_started=True))
-                wallet = self._guarded(account, "wallet", lambda: self._create_wallet(account))
-            wallet = self._ensure_tags(account, wallet)
-            return self._repo.update_onboarding(
-                replace(
-                    account,
-                    status="creating_policy",
-                    wallet_id=wallet.id,
-                    address=wallet.address,
-                    network=wallet.network,
-                    onboarding_lease_until=None,
-                    updated_at=now,
-                )
+        if account.whitelist_policy_id is None:
+            return self._guard_first(account)
+        if account.wallet_id is None:
+            return self._open_wallet(account)
+        return self._repo.update_onboarding(replace(account, status="active", updated_at=now))
+
+    def _guard_first(self, account: Account) -> Account:
+        """The whitelist policy, before any wallet: it needs only the client id (its tag filter)."""
+        policy = self._find_policy(account.client_id) if account.policy_create_started else None
+        if policy is None:
+            account = self._take_lease(replace(account, policy_create_started=True))
+            policy = self._guarded(
+                account, "policy", lambda: self._dfns.create_policy(self._policy_body(account))
             )
-        if account.status == "creating_policy":
-            policy = self._find_policy(account.client_id) if account.policy_create_started else None
-            if policy is None:
-                account = self._take_lease(replace(account, policy_create_started=True))
-                policy = self._guarded(
-                    account, "policy", lambda: self._dfns.create_policy(self._policy_body(account))
-                )
-            return self._repo.update_onboarding(
-                replace(
-                    account,
-                    status="active",
-                    whitelist_policy_id=policy.id,
-                    onboarding_lease_until=None,
-                    updated_at=now,
-                )
+        return self._repo.update_onboarding(
+            replace(
+                account,
+                status="creating_wallet" if account.wallet_id is None else "active",
+                whitelist_policy_id=policy.id,
+                onboarding_lease_until=None,
+                updated_at=self._clock.now(),
             )
-        return account
+        )
+
+    def _open_wallet(self, account: Account) -> Account:
+        """The wallet, born with the tags that put it under the whitelist and the limits."""
+        wallet = self._find_wallet(account.client_id) if account.wallet_create_started else None
+        if wallet is None:
+            account = self._take_lease(replace(account, wallet_create_started=True))
+            wallet = self._guarded(account, "wallet", lambda: self._create_wallet(account))
+        wallet = self._ensure_tags(account, wallet)
+        return self._repo.update_onboarding(
+            replace(
+                account,
+                status="active",
+                wallet_id=wallet.id,
+                address=wallet.address,
+                network=wallet.network,
+                onboarding_lease_until=None,
+                updated_at=self._clock.now(),
+            )
+        )
 
     def _take_lease(self, account: Account) -> Account:
         now = self._clock.now()

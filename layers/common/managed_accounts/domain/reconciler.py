@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from managed_accounts.dfns.errors import DfnsRateLimited, DfnsUnavailable
 from managed_accounts.domain.drift import DriftReporter, tag_drift, whitelist_drift
 from managed_accounts.domain.models import Account
+from managed_accounts.domain.onboarding import ONBOARDING_LEASE, OnboardingService
 from managed_accounts.domain.ports import AccountsRepository, ApprovalResolver, Clock, DfnsGateway
 from managed_accounts.errors import UpstreamUnavailable
 from managed_accounts.logs import get_logger
@@ -43,6 +44,8 @@ class ReconcileSummary:
     wallets_checked: int = 0
     policies_checked: int = 0
     drift: int = 0
+    onboarding_stuck: int = 0  # accounts short of active past the onboarding lease (an alarm watches)
+    onboarding_resumed: int = 0
     failures: int = 0
     deferred: int = 0  # items left for a later run (bound, time budget or circuit breaker)
     aborted: bool = False  # the circuit breaker opened
@@ -73,6 +76,7 @@ class Reconciler:
         destinations: ApprovalResolver,
         drift: DriftReporter,
         clock: Clock,
+        onboarding: OnboardingService | None = None,
         max_approvals: int = 200,
         max_accounts: int = 300,
         max_consecutive_outages: int = 3,
@@ -83,6 +87,7 @@ class Reconciler:
         self._destinations = destinations
         self._drift = drift
         self._clock = clock
+        self._onboarding = onboarding
         self._max_approvals = max_approvals
         self._max_accounts = max_accounts
         self._max_outages = max_consecutive_outages
@@ -94,6 +99,7 @@ class Reconciler:
         slot = int(self._clock.now().timestamp()) // self._slot_seconds
         self._reconcile_approvals(run, slot)
         self._submit_queued(run, slot)
+        self._resume_onboarding(run)
         self._check_drift(run, slot)
         summary = run.summary.as_dict()
         logger.info("reconciliation finished", extra=summary)
@@ -130,6 +136,32 @@ class Reconciler:
     def _submit(self, run: _Run, client_id: str) -> None:
         self._destinations.submit_next_batch(client_id)
         run.summary.queued_clients += 1
+
+    def _resume_onboarding(self, run: _Run) -> None:
+        """Accounts left short of ``active`` (a Dfns failure mid-way, then no retry by the client):
+        counted as stuck, and resumed. Onboarding fails closed, so a stuck account has no unguarded
+        wallet; resuming it gives the client the account they asked for."""
+        stale_before = self._clock.now() - ONBOARDING_LEASE
+        stuck = [
+            a
+            for a in self._repository.iter_accounts()
+            if a.status != "active" and a.updated_at < stale_before
+        ]
+        for account in stuck[: self._max_accounts]:
+            run.summary.onboarding_stuck += 1
+            logger.warning(
+                "onboarding stuck", extra={"client_id": account.client_id, "status": account.status}
+            )
+            if self._onboarding is not None:
+                run.guarded(
+                    "onboarding", {"client_id": account.client_id}, partial(self._resume, run, account)
+                )
+        run.summary.deferred += max(0, len(stuck) - self._max_accounts)
+
+    def _resume(self, run: _Run, account: Account) -> None:
+        assert self._onboarding is not None
+        if self._onboarding.onboard(account.client_id).account.status == "active":
+            run.summary.onboarding_resumed += 1
 
     def _check_drift(self, run: _Run, slot: int) -> None:
         accounts = [a for a in self._repository.iter_accounts() if a.wallet_id]

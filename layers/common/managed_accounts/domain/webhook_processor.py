@@ -33,6 +33,14 @@ TRANSFER_KIND_PREFIX = "wallet.transfer."
 TAGS_MODIFIED = "wallet.tags.modified"
 
 
+def acts_on(kind: object) -> bool:
+    """Whether the product acts on events of ``kind``; every other authenticated event (a ping, a kind
+    Dfns added later) is acknowledged and ignored, whatever fields it has or lacks."""
+    return isinstance(kind, str) and (
+        kind in APPROVAL_KINDS or kind.startswith(TRANSFER_KIND_PREFIX) or kind == TAGS_MODIFIED
+    )
+
+
 class NoOrderOutcomes:
     """Wired until orders record transfer outcomes."""
 
