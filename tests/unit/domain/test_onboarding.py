@@ -7,9 +7,12 @@ from dataclasses import replace
 import pytest
 from managed_accounts.dfns.errors import DfnsBadRequest, DfnsUnavailable
 from managed_accounts.dfns.models import BlockAction, RequestApprovalAction, WhitelistRule
+from managed_accounts.domain.drift import DriftReporter
 from managed_accounts.domain.onboarding import ONBOARDING_LEASE
+from managed_accounts.domain.reconciler import Reconciler
 from managed_accounts.errors import AccountNotReady, Forbidden, NotFound, UpstreamError, UpstreamUnavailable
 
+from tests.fakes.recording import RecordingMetrics
 from tests.fakes.world import World, build_world
 
 CLIENT = "c-7f3a"
@@ -190,3 +193,31 @@ def test_unknown_account_is_404_and_bad_client_ids_are_refused(world: World) -> 
     with pytest.raises(Forbidden):
         world.onboarding.onboard("x" * 91)
     assert sum(world.dfns.calls.values()) == 0
+
+
+def test_the_reconciler_resumes_and_counts_an_onboarding_left_half_way(world: World) -> None:
+    world.dfns.fail("create_wallet")
+    with pytest.raises(UpstreamUnavailable):
+        world.onboarding.onboard(CLIENT)
+    account = world.repo.get_account(CLIENT)
+    assert account is not None
+    assert account.status == "creating_wallet"  # guarded already: the whitelist policy came first
+    reconciler = Reconciler(
+        dfns=world.dfns,
+        repository=world.repo,
+        destinations=world.destinations,
+        drift=DriftReporter(world.publisher, RecordingMetrics(), world.clock),
+        clock=world.clock,
+        onboarding=world.onboarding,
+    )
+    assert reconciler.run()["onboardingStuck"] == 0  # still within the lease: the client may retry
+
+    world.clock.advance(ONBOARDING_LEASE.total_seconds() + 1)
+    summary = reconciler.run()
+
+    assert summary["onboardingStuck"] == 1
+    assert summary["onboardingResumed"] == 1
+    resumed = world.repo.get_account(CLIENT)
+    assert resumed is not None
+    assert resumed.status == "active"
+    _assert_one_of_each(world)

@@ -80,18 +80,24 @@ def cors_config(settings: Settings) -> CORSConfig | None:
 
 
 class ProductResolver(APIGatewayRestResolver):
-    """Powertools' REST resolver, with JSON content types accepted in any letter case, and the
-    handler's dependencies handed to the routes through ``app.context``."""
+    """Powertools' REST resolver, accepting only JSON bodies (in any letter case, with any parameters),
+    and handing the handler's dependencies to the routes through ``app.context``."""
 
     def resolve_with(
         self, event: dict[str, Any], context: LambdaContext, **dependencies: Any
     ) -> dict[str, Any]:
         headers = {
-            name: value.lower() if name.lower() == "content-type" and isinstance(value, str) else value
+            name: _json_or_unsupported(value) if name.lower() == "content-type" else value
             for name, value in (event.get("headers") or {}).items()
         }
         self.append_context(**dependencies)  # type: ignore[no-untyped-call]
         return self.resolve({**event, "headers": headers}, context)
+
+
+def _json_or_unsupported(value: Any) -> Any:
+    """Powertools also parses forms; here anything but JSON becomes a type it refuses (then a 415)."""
+    media_type = str(value).split(";", 1)[0].strip().lower()
+    return "application/json" if media_type == "application/json" else "application/x-unsupported"
 
 
 def _correlation_id(app: APIGatewayRestResolver) -> str:
