@@ -13,6 +13,7 @@ from typing import Literal
 
 from managed_accounts.data.items import REQUEST_PREFIX
 from managed_accounts.data.paging import decode_cursor, encode_cursor
+from managed_accounts.domain.events import DomainEvent
 from managed_accounts.domain.models import (
     Account,
     ApprovedDestination,
@@ -32,6 +33,7 @@ class MemoryAccountsRepository:
         self.requests: dict[tuple[str, str], DestinationRequest] = {}
         self.pending: dict[tuple[str, str], PendingEntry] = {}
         self.destinations: dict[tuple[str, str], ApprovedDestination] = {}
+        self.outbox: dict[str, DomainEvent] = {}
         self._lock = threading.RLock()
 
     # --- accounts -----------------------------------------------------------------------------------
@@ -46,13 +48,14 @@ class MemoryAccountsRepository:
             self.accounts[account.client_id] = account
             return True
 
-    def update_onboarding(self, account: Account) -> Account:
+    def update_onboarding(self, account: Account, *, events: Sequence[DomainEvent] = ()) -> Account:
         with self._lock:
             stored = self.accounts.get(account.client_id)
             if stored is None or stored.version != account.version:
                 raise ConcurrentUpdate("the account changed meanwhile")
             updated = replace(account, version=account.version + 1, claim=stored.claim)
             self.accounts[account.client_id] = updated
+            self._commit(events)
             return updated
 
     def get_account_by_wallet(self, wallet_id: str) -> Account | None:
@@ -85,7 +88,7 @@ class MemoryAccountsRepository:
 
     # --- requests -----------------------------------------------------------------------------------
 
-    def create_request(self, request: DestinationRequest) -> None:
+    def create_request(self, request: DestinationRequest, *, events: Sequence[DomainEvent] = ()) -> None:
         with self._lock:
             key = (request.client_id, request.address)
             account = self.accounts.get(request.client_id)
@@ -103,6 +106,7 @@ class MemoryAccountsRepository:
             self.pending[key] = PendingEntry(
                 request.address, request.request_id, request.action, "queued", request.created_at
             )
+            self._commit(events)
 
     def get_request(self, client_id: str, request_id: str) -> DestinationRequest | None:
         return self.requests.get((client_id, request_id))
@@ -143,6 +147,7 @@ class MemoryAccountsRepository:
         change_request_id: str,
         approval_id: str,
         now: datetime,
+        events: Sequence[DomainEvent] = (),
     ) -> None:
         with self._lock:
             account = self.accounts.get(client_id)
@@ -169,6 +174,7 @@ class MemoryAccountsRepository:
                 self.pending[(client_id, request.address)] = replace(guard, state="submitted")
             claim = replace(account.claim, approval_id=approval_id, change_request_id=change_request_id)
             self._set_claim(account, claim)
+            self._commit(events)
 
     def resolve_requests(
         self,
@@ -180,6 +186,7 @@ class MemoryAccountsRepository:
         reason: str | None = None,
         ungoverned: bool = False,
         release_batch_id: str | None = None,
+        events: Sequence[DomainEvent] = (),
     ) -> None:
         with self._lock:
             for request in requests:
@@ -212,6 +219,7 @@ class MemoryAccountsRepository:
                     self._mirror(resolved, now)
             if release_batch_id and account is not None:
                 self._set_claim(account, None)
+            self._commit(events)
 
     def _mirror(self, request: DestinationRequest, now: datetime) -> None:
         key = (request.client_id, request.address)
@@ -248,3 +256,19 @@ class MemoryAccountsRepository:
 
     def get_destination(self, client_id: str, address: str) -> ApprovedDestination | None:
         return self.destinations.get((client_id, address))
+
+    # --- the outbox ---------------------------------------------------------------------------------
+
+    def _commit(self, events: Sequence[DomainEvent]) -> None:
+        for event in events:
+            self.outbox[event.event_id] = event
+
+    def list_outbox(self, *, older_than: datetime, limit: int = 100) -> list[DomainEvent]:
+        with self._lock:
+            waiting = sorted(self.outbox.values(), key=lambda e: (e.occurred_at, e.event_id))
+            return [e for e in waiting if e.occurred_at < older_than][:limit]
+
+    def delete_outbox(self, events: Sequence[DomainEvent]) -> None:
+        with self._lock:
+            for event in events:
+                self.outbox.pop(event.event_id, None)

@@ -177,6 +177,7 @@ def webhook_receiver() -> WebhookReceiver:
 
 @lru_cache(maxsize=1)
 def reconciler() -> Reconciler:
+    from managed_accounts.domain.outbox import Outbox
     from managed_accounts.domain.reconciler import Reconciler
 
     built = adapters()
@@ -187,6 +188,7 @@ def reconciler() -> Reconciler:
         drift=_drift(built),
         clock=built.clock,
         onboarding=onboarding_service(),
+        outbox=Outbox(built.repository, built.publisher),
         max_approvals=built.settings.reconcile_max_approvals,
         max_accounts=built.settings.reconcile_max_accounts,
     )

@@ -134,11 +134,11 @@ def test_a_dynamodb_write_failing_after_the_wallet_was_created_converges(
     real = world.repo.update_onboarding
     calls = {"n": 0}
 
-    def flaky(account):  # the write that stores the wallet id (the 4th onboarding write) fails once
+    def flaky(account, **kwargs):  # the write that stores the wallet id (the 4th write) fails once
         calls["n"] += 1
         if calls["n"] == 4:
             raise RuntimeError("DynamoDB unavailable")
-        return real(account)
+        return real(account, **kwargs)
 
     monkeypatch.setattr(world.repo, "update_onboarding", flaky)
     with pytest.raises(RuntimeError):

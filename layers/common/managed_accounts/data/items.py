@@ -12,10 +12,12 @@ Per client, under ``PK = CLIENT#<clientId>``:
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from managed_accounts.data.schema import GSI1_PK, GSI1_SK, GSI2_PK, GSI2_SK, PK, SK
+from managed_accounts.domain.events import DomainEvent, DomainEventType
 from managed_accounts.domain.models import (
     Account,
     ApprovedDestination,
@@ -30,6 +32,9 @@ PENDING_PREFIX = "PENDING#"
 DEST_PREFIX = "DEST#"
 QUEUED_QUEUE = "QUEUED"
 SUBMITTED_QUEUE = "SUBMITTED"
+# Domain events committed with the state change they report, until published (one partition: a
+# handful of rows at any time, each deleted once EventBridge took it).
+OUTBOX_PK = "OUTBOX"
 
 Item = dict[str, Any]
 
@@ -234,3 +239,28 @@ def item_to_destination(item: Item) -> ApprovedDestination:
 
 def as_items(raw: Any) -> list[Item]:
     return cast(list[Item], raw or [])
+
+
+def outbox_key(event: DomainEvent) -> Item:
+    return {PK: OUTBOX_PK, SK: f"{iso(event.occurred_at)}#{event.event_id}"}
+
+
+def event_to_item(event: DomainEvent) -> Item:
+    return {
+        **outbox_key(event),
+        "eventId": event.event_id,
+        "type": event.type,
+        "clientId": event.client_id,
+        "detail": json.dumps(event.detail, separators=(",", ":"), default=str),
+        "occurredAt": iso(event.occurred_at),
+    }
+
+
+def item_to_event(item: Item) -> DomainEvent:
+    return DomainEvent(
+        type=cast(DomainEventType, item["type"]),
+        client_id=_opt_str(item.get("clientId")),
+        detail=json.loads(str(item["detail"])),
+        occurred_at=parse_iso(item["occurredAt"]),
+        event_id=str(item["eventId"]),
+    )

@@ -19,6 +19,7 @@ from managed_accounts.data import items as it
 from managed_accounts.data.paging import decode_cursor, encode_cursor, iter_pages
 from managed_accounts.data.schema import GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, PK, SK
 from managed_accounts.data.transitions import RequestTransitions
+from managed_accounts.domain.events import DomainEvent
 from managed_accounts.domain.models import (
     Account,
     ApprovedDestination,
@@ -32,6 +33,10 @@ from managed_accounts.errors import ConcurrentUpdate
 _MAX_PAGES_PER_LISTING = 10
 
 __all__ = ["AccountsRepository", "DynamoAccountsRepository", "Outcome"]
+
+
+def _is_cancelled(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "TransactionCanceledException"
 
 
 def _is_condition_failure(error: ClientError) -> bool:
@@ -69,6 +74,7 @@ class DynamoAccountsRepository:
 
     def __init__(self, table: Any) -> None:
         self._table = table
+        self._client = table.meta.client
         self._transitions = RequestTransitions(table.name, table.meta.client)
 
     # --- accounts -----------------------------------------------------------------------------------
@@ -88,19 +94,26 @@ class DynamoAccountsRepository:
             raise
         return True
 
-    def update_onboarding(self, account: Account) -> Account:
-        """Writes the onboarding fields of ``account`` if the stored version is still ``account.version``."""
+    def update_onboarding(self, account: Account, *, events: Sequence[DomainEvent] = ()) -> Account:
+        """Writes the onboarding fields of ``account`` if the stored version is still ``account.version``
+        (with ``events`` in the same transaction)."""
         expression, names, values = _set_or_remove(it.account_to_item(account), _ONBOARDING_FIELDS)
+        update = {
+            "Key": it.account_key(account.client_id),
+            "UpdateExpression": expression,
+            "ConditionExpression": "version = :expected",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": {**values, ":one": 1, ":expected": account.version},
+        }
         try:
-            self._table.update_item(
-                Key=it.account_key(account.client_id),
-                UpdateExpression=expression,
-                ConditionExpression="version = :expected",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues={**values, ":one": 1, ":expected": account.version},
-            )
+            if events:
+                update_item = {"Update": {"TableName": self._table.name, **update}}
+                outbox = self._transitions.outbox_puts(events)
+                self._client.transact_write_items(TransactItems=[update_item, *outbox])
+            else:
+                self._table.update_item(**update)
         except ClientError as error:
-            if _is_condition_failure(error):
+            if _is_condition_failure(error) or _is_cancelled(error):
                 raise ConcurrentUpdate("the account changed meanwhile") from error
             raise
         return replace(account, version=account.version + 1)
@@ -162,8 +175,8 @@ class DynamoAccountsRepository:
 
     # --- requests -----------------------------------------------------------------------------------
 
-    def create_request(self, request: DestinationRequest) -> None:
-        self._transitions.create(request)
+    def create_request(self, request: DestinationRequest, *, events: Sequence[DomainEvent] = ()) -> None:
+        self._transitions.create(request, events)
 
     def get_request(self, client_id: str, request_id: str) -> DestinationRequest | None:
         key = it.request_key(client_id, request_id)
@@ -231,6 +244,7 @@ class DynamoAccountsRepository:
         change_request_id: str,
         approval_id: str,
         now: datetime,
+        events: Sequence[DomainEvent] = (),
     ) -> None:
         self._transitions.submit(
             client_id,
@@ -239,6 +253,7 @@ class DynamoAccountsRepository:
             change_request_id=change_request_id,
             approval_id=approval_id,
             now=now,
+            events=events,
         )
 
     def resolve_requests(
@@ -251,6 +266,7 @@ class DynamoAccountsRepository:
         reason: str | None = None,
         ungoverned: bool = False,
         release_batch_id: str | None = None,
+        events: Sequence[DomainEvent] = (),
     ) -> None:
         self._transitions.resolve(
             client_id,
@@ -260,6 +276,7 @@ class DynamoAccountsRepository:
             reason=reason,
             ungoverned=ungoverned,
             release_batch_id=release_batch_id,
+            events=events,
         )
 
     def iter_submitted_approval_ids(self) -> Iterator[tuple[str, str]]:
@@ -302,3 +319,20 @@ class DynamoAccountsRepository:
     def get_destination(self, client_id: str, address: str) -> ApprovedDestination | None:
         item = self._table.get_item(Key=it.destination_key(client_id, address)).get("Item")
         return it.item_to_destination(item) if item else None
+
+    # --- the outbox of domain events ---------------------------------------------------------------
+
+    def list_outbox(self, *, older_than: datetime, limit: int = 100) -> list[DomainEvent]:
+        """Committed events not yet published, oldest first, written before ``older_than``."""
+        response = self._table.query(
+            KeyConditionExpression="PK = :pk AND SK < :before",
+            ExpressionAttributeValues={":pk": it.OUTBOX_PK, ":before": it.iso(older_than)},
+            Limit=limit,
+            ConsistentRead=True,
+        )
+        return [it.item_to_event(item) for item in it.as_items(response.get("Items"))]
+
+    def delete_outbox(self, events: Sequence[DomainEvent]) -> None:
+        with self._table.batch_writer() as batch:
+            for event in events:
+                batch.delete_item(Key=it.outbox_key(event))

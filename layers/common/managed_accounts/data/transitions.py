@@ -1,8 +1,8 @@
 """The destination-request state changes, each one DynamoDB transaction (all items or none).
 
-A transaction holds at most 100 items; a batch of N requests needs at most 3N + 1 (request, pending
-guard, mirror, client record), which is why the domain caps a batch (``MAX_BATCH``); the writes here
-check that cap rather than trust it.
+A transaction holds at most 100 items; a batch of N requests needs at most 4N + 1 (request, pending
+guard, mirror, outbox event; client record), which is why the domain caps a batch (``MAX_BATCH``);
+the writes here check that cap rather than trust it.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 from managed_accounts.data import items as it
 from managed_accounts.data.schema import GSI1_PK, GSI1_SK, GSI2_PK, GSI2_SK
 from managed_accounts.domain.destination_batches import MAX_BATCH
+from managed_accounts.domain.events import DomainEvent
 from managed_accounts.domain.models import ApprovedDestination, DestinationRequest
 from managed_accounts.errors import (
     AccountNotReady,
@@ -55,8 +56,13 @@ class RequestTransitions:
         self._table = table_name
         self._client = client
 
-    def _write(self, items: list[dict[str, Any]]) -> None:
-        if len(items) > 3 * MAX_BATCH + 1:
+    def outbox_puts(self, events: Sequence[DomainEvent]) -> list[dict[str, Any]]:
+        """The events a transaction commits with its state change (published afterwards)."""
+        return [{"Put": {"TableName": self._table, "Item": it.event_to_item(e)}} for e in events]
+
+    def _write(self, items: list[dict[str, Any]], events: Sequence[DomainEvent] = ()) -> None:
+        items = [*items, *self.outbox_puts(events)]
+        if len(items) > 4 * MAX_BATCH + 1:
             raise ValueError(f"a batch is capped at {MAX_BATCH} requests ({len(items)} writes asked)")
         try:
             self._client.transact_write_items(TransactItems=items)
@@ -65,7 +71,7 @@ class RequestTransitions:
                 raise ConcurrentUpdate("the destination requests changed meanwhile") from error
             raise
 
-    def create(self, request: DestinationRequest) -> None:
+    def create(self, request: DestinationRequest, events: Sequence[DomainEvent] = ()) -> None:
         """The request, its pending guard, and the checks that make a duplicate a 409, in one transaction."""
         destination_condition = (
             "attribute_not_exists(PK)" if request.action == "add" else "attribute_exists(PK)"
@@ -103,7 +109,7 @@ class RequestTransitions:
             },
         ]
         try:
-            self._client.transact_write_items(TransactItems=items)
+            self._client.transact_write_items(TransactItems=[*items, *self.outbox_puts(events)])
         except ClientError as error:
             if not _is_cancelled(error):
                 raise
@@ -118,6 +124,7 @@ class RequestTransitions:
         change_request_id: str,
         approval_id: str,
         now: datetime,
+        events: Sequence[DomainEvent] = (),
     ) -> None:
         """queued -> submitted for the batch, and the claim records which approval it waits for."""
         stamp = it.iso(now)
@@ -176,7 +183,7 @@ class RequestTransitions:
                 }
             }
         )
-        self._write(items)
+        self._write(items, events)
 
     def resolve(
         self,
@@ -188,6 +195,7 @@ class RequestTransitions:
         reason: str | None,
         ungoverned: bool,
         release_batch_id: str | None,
+        events: Sequence[DomainEvent] = (),
     ) -> None:
         """Each request moves from its current state (queued or submitted) to ``outcome``; its pending guard
         goes; an approval updates the mirror; the claim is released when asked."""
@@ -247,7 +255,7 @@ class RequestTransitions:
                     }
                 }
             )
-        self._write(items)
+        self._write(items, events)
 
     def _mirror_change(self, request: DestinationRequest, now: datetime) -> dict[str, Any]:
         if request.action == "remove":

@@ -25,8 +25,9 @@ from managed_accounts.logs import get_logger
 logger = get_logger("destinations")
 
 CLAIM_LEASE = timedelta(minutes=2)
-# Requests per whitelist change: one DynamoDB transaction moves a whole batch (100 items at most).
-MAX_BATCH = 25
+# Requests per whitelist change: one DynamoDB transaction moves a whole batch with its events
+# (4 items a request + 1, and 100 items at most).
+MAX_BATCH = 24
 
 
 class BatchSubmitter:
@@ -149,6 +150,11 @@ class BatchSubmitter:
         change_id: str,
         approval_id: str,
     ) -> None:
+        submitted = [
+            replace(r, status="submitted", approval_id=approval_id, change_request_id=change_id)
+            for r in batch
+        ]
+        events = self._outcomes.events("DestinationSubmitted", submitted)
         self._repo.mark_submitted(
             client_id,
             batch_id,
@@ -156,6 +162,7 @@ class BatchSubmitter:
             change_request_id=change_id,
             approval_id=approval_id,
             now=self._clock.now(),
+            events=events,
         )
         logger.info(
             "whitelist change submitted for approval",
@@ -166,8 +173,4 @@ class BatchSubmitter:
                 "requestIds": [r.request_id for r in batch],
             },
         )
-        submitted = [
-            replace(r, status="submitted", approval_id=approval_id, change_request_id=change_id)
-            for r in batch
-        ]
-        self._outcomes.publish("DestinationSubmitted", submitted)
+        self._outcomes.outbox.publish(events)

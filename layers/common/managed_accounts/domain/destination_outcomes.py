@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from managed_accounts.domain.events import DomainEvent, DomainEventType
 from managed_accounts.domain.models import DestinationRequest
+from managed_accounts.domain.outbox import Outbox
 from managed_accounts.domain.ports import AccountsRepository, Clock, EventPublisher, Outcome
 from managed_accounts.logs import get_logger
 
@@ -22,8 +23,8 @@ _EVENT_FOR: dict[Outcome, DomainEventType] = {
 class RequestOutcomes:
     def __init__(self, repository: AccountsRepository, publisher: EventPublisher, clock: Clock) -> None:
         self._repo = repository
-        self._publisher = publisher
         self._clock = clock
+        self.outbox = Outbox(repository, publisher)
 
     def resolve(
         self,
@@ -36,6 +37,10 @@ class RequestOutcomes:
         release_batch_id: str | None = None,
     ) -> None:
         now = self._clock.now()
+        resolved = [
+            replace(r, status=outcome, reason=reason, ungoverned=ungoverned, resolved_at=now) for r in batch
+        ]
+        events = self.events(_EVENT_FOR[outcome], resolved)
         self._repo.resolve_requests(
             client_id,
             batch,
@@ -44,6 +49,7 @@ class RequestOutcomes:
             reason=reason,
             ungoverned=ungoverned,
             release_batch_id=release_batch_id,
+            events=events,
         )
         logger.info(
             "destination requests resolved",
@@ -55,13 +61,12 @@ class RequestOutcomes:
                 "ungoverned": ungoverned,
             },
         )
-        resolved = [
-            replace(r, status=outcome, reason=reason, ungoverned=ungoverned, resolved_at=now) for r in batch
-        ]
-        self.publish(_EVENT_FOR[outcome], resolved)
+        self.outbox.publish(events)
 
-    def publish(self, kind: DomainEventType, requests: Sequence[DestinationRequest]) -> None:
-        events = [
+    def events(self, kind: DomainEventType, requests: Sequence[DestinationRequest]) -> list[DomainEvent]:
+        """One event per request, to commit with the transition (``events=``) and publish after."""
+        now = self._clock.now()
+        return [
             DomainEvent(
                 kind,
                 r.client_id,
@@ -77,10 +82,7 @@ class RequestOutcomes:
                     "ungoverned": r.ungoverned,
                     "reason": r.reason,
                 },
+                occurred_at=now,
             )
             for r in requests
         ]
-        try:
-            self._publisher.publish(events)
-        except Exception:  # state is committed; a lost notification must not undo or fail it
-            logger.exception("could not publish domain events", extra={"type": kind, "count": len(events)})

@@ -114,14 +114,15 @@ class DestinationService:
             updated_at=now,
             label=label,
         )
+        events = self._outcomes.events("DestinationRequested", [request])
         try:
-            self._repo.create_request(request)
+            self._repo.create_request(request, events=events)
         except AlreadyPending:
             earlier = self._pending_request(account.client_id, address)
             if earlier is not None and (earlier.action, earlier.label) == (action, label):
                 return earlier  # a repeat while the first is in flight: the same request, not a second
             raise
-        self._outcomes.publish("DestinationRequested", [request])
+        self._outcomes.outbox.publish(events)
         self._submit_quietly(account.client_id)
         return self._repo.get_request(account.client_id, request.request_id) or request
 

@@ -40,6 +40,7 @@ from managed_accounts.domain.models import (
     validate_client_id,
     whitelist_policy_name,
 )
+from managed_accounts.domain.outbox import Outbox
 from managed_accounts.domain.ports import AccountsRepository, Clock, DfnsGateway, EventPublisher
 from managed_accounts.errors import (
     AccountNotReady,
@@ -75,7 +76,7 @@ class OnboardingService:
         self._repo = repository
         self._dfns = dfns
         self._settings = settings
-        self._publisher = publisher
+        self._outbox = Outbox(repository, publisher)
         self._clock = clock
 
     def get_account(self, client_id: str) -> Account:
@@ -112,7 +113,6 @@ class OnboardingService:
                 assert reread is not None
                 account = reread
             if account.status == "active":
-                self._announce(account)
                 return OnboardingResult(account, created=True)
         raise ConcurrentUpdate("onboarding is busy; retry")
 
@@ -126,7 +126,7 @@ class OnboardingService:
             return self._guard_first(account)
         if account.wallet_id is None:
             return self._open_wallet(account)
-        return self._repo.update_onboarding(replace(account, status="active", updated_at=now))
+        return self._save(replace(account, status="active", updated_at=now))
 
     def _guard_first(self, account: Account) -> Account:
         """The whitelist policy, before any wallet: it needs only the client id (its tag filter)."""
@@ -136,7 +136,7 @@ class OnboardingService:
             policy = self._guarded(
                 account, "policy", lambda: self._dfns.create_policy(self._policy_body(account))
             )
-        return self._repo.update_onboarding(
+        return self._save(
             replace(
                 account,
                 status="creating_wallet" if account.wallet_id is None else "active",
@@ -153,7 +153,7 @@ class OnboardingService:
             account = self._take_lease(replace(account, wallet_create_started=True))
             wallet = self._guarded(account, "wallet", lambda: self._create_wallet(account))
         wallet = self._ensure_tags(account, wallet)
-        return self._repo.update_onboarding(
+        return self._save(
             replace(
                 account,
                 status="active",
@@ -164,6 +164,22 @@ class OnboardingService:
                 updated_at=self._clock.now(),
             )
         )
+
+    def _save(self, account: Account) -> Account:
+        """A step's outcome; the step that makes the account active commits ``AccountOnboarded`` with it."""
+        if account.status != "active":
+            return self._repo.update_onboarding(account)
+        events = [
+            DomainEvent(
+                "AccountOnboarded",
+                account.client_id,
+                {"walletId": account.wallet_id, "whitelistPolicyId": account.whitelist_policy_id},
+                occurred_at=self._clock.now(),
+            )
+        ]
+        saved = self._repo.update_onboarding(account, events=events)
+        self._outbox.publish(events)
+        return saved
 
     def _take_lease(self, account: Account) -> Account:
         now = self._clock.now()
@@ -256,14 +272,3 @@ class OnboardingService:
             action=action,
             filters=PolicyFilters(wallet_tags=TagsFilter(has_all=[client_tag(account.client_id)])),
         )
-
-    def _announce(self, account: Account) -> None:
-        event = DomainEvent(
-            "AccountOnboarded",
-            account.client_id,
-            {"walletId": account.wallet_id, "whitelistPolicyId": account.whitelist_policy_id},
-        )
-        try:
-            self._publisher.publish([event])
-        except Exception:  # the account is active; a lost notification must not fail onboarding
-            logger.exception("could not publish AccountOnboarded")

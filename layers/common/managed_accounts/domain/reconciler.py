@@ -24,6 +24,7 @@ from managed_accounts.dfns.errors import DfnsRateLimited, DfnsUnavailable
 from managed_accounts.domain.drift import DriftReporter, tag_drift, whitelist_drift
 from managed_accounts.domain.models import Account
 from managed_accounts.domain.onboarding import ONBOARDING_LEASE, OnboardingService
+from managed_accounts.domain.outbox import Outbox
 from managed_accounts.domain.ports import AccountsRepository, ApprovalResolver, Clock, DfnsGateway
 from managed_accounts.errors import UpstreamUnavailable
 from managed_accounts.logs import get_logger
@@ -46,6 +47,7 @@ class ReconcileSummary:
     drift: int = 0
     onboarding_stuck: int = 0  # accounts short of active past the onboarding lease (an alarm watches)
     onboarding_resumed: int = 0
+    events_relayed: int = 0
     failures: int = 0
     deferred: int = 0  # items left for a later run (bound, time budget or circuit breaker)
     aborted: bool = False  # the circuit breaker opened
@@ -77,6 +79,7 @@ class Reconciler:
         drift: DriftReporter,
         clock: Clock,
         onboarding: OnboardingService | None = None,
+        outbox: Outbox | None = None,
         max_approvals: int = 200,
         max_accounts: int = 300,
         max_consecutive_outages: int = 3,
@@ -88,6 +91,7 @@ class Reconciler:
         self._drift = drift
         self._clock = clock
         self._onboarding = onboarding
+        self._outbox = outbox
         self._max_approvals = max_approvals
         self._max_accounts = max_accounts
         self._max_outages = max_consecutive_outages
@@ -101,6 +105,7 @@ class Reconciler:
         self._submit_queued(run, slot)
         self._resume_onboarding(run)
         self._check_drift(run, slot)
+        run.guarded("outbox", {}, partial(self._relay_events, run))
         summary = run.summary.as_dict()
         logger.info("reconciliation finished", extra=summary)
         return summary
@@ -136,6 +141,11 @@ class Reconciler:
     def _submit(self, run: _Run, client_id: str) -> None:
         self._destinations.submit_next_batch(client_id)
         run.summary.queued_clients += 1
+
+    def _relay_events(self, run: _Run) -> None:
+        """Domain events whose publishing failed after their state change was committed."""
+        if self._outbox is not None:
+            run.summary.events_relayed += self._outbox.relay(self._clock.now())
 
     def _resume_onboarding(self, run: _Run) -> None:
         """Accounts left short of ``active`` (a Dfns failure mid-way, then no retry by the client):

@@ -1,0 +1,83 @@
+"""Domain events are at least once: EventBridge failing during an approval loses nothing.
+
+The approval's event is committed with the approval itself (the outbox). With EventBridge down the
+client's request is approved all the same; once EventBridge is back, the reconciler publishes the event,
+exactly once, with the same ``eventId`` it was committed with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from managed_accounts.domain.destinations import DestinationService
+from managed_accounts.domain.drift import DriftReporter
+from managed_accounts.domain.events import DomainEvent
+from managed_accounts.domain.outbox import RELAY_AFTER, Outbox
+from managed_accounts.domain.reconciler import Reconciler
+
+from tests.fakes.recording import RecordingMetrics, RecordingPublisher
+from tests.fakes.world import World, build_world
+
+CLIENT = "alice"
+ADDRESS = "0x" + "a1" * 20
+
+
+class FlakyEventBridge(RecordingPublisher):
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+
+    def publish(self, events: Sequence[DomainEvent]) -> None:
+        if self.down:
+            raise RuntimeError("EventBridge: ServiceUnavailable")
+        super().publish(events)
+
+
+@pytest.fixture(params=["dynamodb", "memory"])
+def world(request: pytest.FixtureRequest) -> World:
+    table: Any = request.getfixturevalue("table") if request.param == "dynamodb" else None
+    return build_world(table)
+
+
+def test_an_event_lost_to_an_eventbridge_outage_is_delivered_after_recovery_once(world: World) -> None:
+    bus = FlakyEventBridge()
+    destinations = DestinationService(world.repo, world.dfns, bus, world.clock)
+    world.active_account(CLIENT)
+    request = destinations.request_destination(CLIENT, ADDRESS, "savings")
+    reconciler = Reconciler(
+        dfns=world.dfns,
+        repository=world.repo,
+        destinations=destinations,
+        drift=DriftReporter(bus, RecordingMetrics(), world.clock),
+        clock=world.clock,
+        outbox=Outbox(world.repo, bus),
+    )
+
+    bus.down = True
+    assert destinations.apply_approval(world.dfns.decide(str(request.approval_id), "Approved"))
+    stored = world.repo.get_request(CLIENT, request.request_id)
+    assert stored is not None
+    assert stored.status == "approved"  # the outage did not undo or fail the approval
+    assert "DestinationApproved" not in bus.types()
+
+    bus.down = False
+    assert reconciler.run()["eventsRelayed"] == 0  # too fresh: its own call may still publish it
+    world.clock.advance(RELAY_AFTER.total_seconds() + 1)
+    assert reconciler.run()["eventsRelayed"] == 1
+    assert reconciler.run()["eventsRelayed"] == 0
+
+    approved = [e for e in bus.events if e.type == "DestinationApproved"]
+    assert len(approved) == 1
+    assert approved[0].detail["requestId"] == request.request_id
+    assert approved[0].event_id.startswith("ev-")
+    assert f'"eventId":"{approved[0].event_id}"' in approved[0].to_detail_json()
+
+
+def test_published_events_leave_the_outbox(world: World) -> None:
+    world.active_account(CLIENT)
+    world.destinations.request_destination(CLIENT, ADDRESS, None)
+    world.clock.advance(3600)
+    assert world.repo.list_outbox(older_than=world.clock.now()) == []
+    assert world.publisher.types()[-2:] == ["DestinationRequested", "DestinationSubmitted"]
