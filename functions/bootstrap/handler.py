@@ -11,12 +11,14 @@ that is how the operator finishes the first deploy once the service-account secr
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from managed_accounts.bootstrap import bootstrap_dfns
 from managed_accounts.observability import logger, metrics, tracer
 from managed_accounts.secrets import SecretFormatError
+from managed_accounts.shared_policies import shared_policy_ids
 from managed_accounts.wiring import BootstrapDependencies
 
 PHYSICAL_RESOURCE_ID = "dfns-bootstrap"
@@ -45,6 +47,8 @@ def run(event: dict[str, Any], deps: BootstrapDependencies) -> dict[str, Any]:
         load_webhook_secret=deps.webhook_secrets.load,
     )
     logger.info("dfns bootstrapped", extra=result.as_dict())
+    if deps.policy_registry is not None:  # the restrictions view reads these policies by id
+        deps.policy_registry.record_shared_policies(shared_policy_ids(result, deps.settings, datetime.now(UTC)))
     data = {"Status": "Bootstrapped", **result.summary()}
     return {"PhysicalResourceId": PHYSICAL_RESOURCE_ID, "Data": data}
 

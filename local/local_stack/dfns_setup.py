@@ -8,11 +8,15 @@ key (``POST /sandbox/service-accounts``). The bootstrap is the product's own
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from dfns_sandbox.server import SandboxServer
 from managed_accounts.config import Settings
+
+if TYPE_CHECKING:
+    from managed_accounts.bootstrap import BootstrapResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,4 +95,17 @@ def run_bootstrap(settings: Settings, *, webhook_url: str) -> dict[str, str]:
         )
     finally:
         client.close()
+    _record_shared_policies(settings, result)
     return result.as_dict()
+
+
+def _record_shared_policies(settings: Settings, result: BootstrapResult) -> None:
+    """What the deploy's bootstrap does too: the shared policy ids go to the table (restrictions view)."""
+    from datetime import UTC, datetime
+
+    import boto3
+    from managed_accounts.data.audit_repository import DynamoPolicyRegistry
+    from managed_accounts.shared_policies import shared_policy_ids
+
+    table = boto3.resource("dynamodb", **settings.aws_client_kwargs()).Table(settings.table_name)
+    DynamoPolicyRegistry(table).record_shared_policies(shared_policy_ids(result, settings, datetime.now(UTC)))

@@ -69,6 +69,9 @@ def handler_environment(inputs: HandlerEnvironmentInputs) -> dict[str, str]:
         "POWERTOOLS_SERVICE_NAME": "managed-accounts",
         "POWERTOOLS_METRICS_NAMESPACE": "ManagedAccounts",
         "POWERTOOLS_TRACE_DISABLED": "1",
+        # The demo shows Dfns's audit-log rows in the trail within a minute or two, not after the
+        # deployed two minutes of settling plus the schedule.
+        "AUDIT_INGEST_SETTLE_SECONDS": "5",
     }
 
 

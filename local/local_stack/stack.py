@@ -199,7 +199,7 @@ class LocalStack:
 
 
 def scheduled_jobs(config: StackConfig, functions_dir: Path | None = None) -> list[ScheduledJob]:
-    """The scheduled handlers (today: reconciliation), with the inputs the CDK schedules send."""
+    """The scheduled handlers (reconciliation, audit-log ingestion), with the inputs the CDK schedules send."""
     root = functions_dir or REPO_ROOT / "functions"
     jobs: list[ScheduledJob] = []
     # The inputs are the ones the CDK schedules send (infra/capabilities/schedules.py).
@@ -207,6 +207,11 @@ def scheduled_jobs(config: StackConfig, functions_dir: Path | None = None) -> li
         reconcile = {"source": "schedule", "task": "reconcile"}
         jobs.append(
             ScheduledJob("reconcile", "webhooks", "reconciler", config.reconcile_seconds, payload=reconcile)
+        )
+    if (root / "reports" / "audit_ingest.py").exists():
+        ingest = {"source": "schedule", "task": "audit-ingest"}
+        jobs.append(
+            ScheduledJob("audit-ingest", "reports", "audit_ingest", config.reconcile_seconds, payload=ingest)
         )
     return jobs
 

@@ -22,14 +22,19 @@ from managed_accounts.dfns.errors import DfnsConflict, DfnsError, DfnsNotFound, 
 from managed_accounts.dfns.models import (
     Approval,
     ApprovalActivity,
+    AuditLogDetail,
+    AuditLogExport,
     AuditLogRow,
     ChangeRequest,
     CreateWalletBody,
+    Decision,
     HistoryEvent,
+    HistoryPage,
     Policy,
     PolicyBody,
     PolicyEvaluation,
     TransferBody,
+    TransferPage,
     TransferRequest,
     Wallet,
     WalletAssets,
@@ -55,6 +60,11 @@ class FakeDfns:
         self.approvals: dict[str, Approval] = {}
         self.transfers: dict[str, TransferRequest] = {}
         self.calls: Counter[str] = Counter()
+        # reports (issue 15): history per wallet (oldest first), the audit log and its details
+        self.history: dict[str, list[HistoryEvent]] = {}
+        self.audit_rows: list[AuditLogRow] = []
+        self.audit_details: dict[str, AuditLogDetail] = {}
+        self.audit_export_cap: int | None = None  # truncate exports holding more rows than this
         self._faults: dict[str, list[_Fault]] = {}
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
@@ -90,7 +100,14 @@ class FakeDfns:
         )
         return self._store_policy(body)
 
-    def decide(self, approval_id: str, value: Literal["Approved", "Denied", "Expired"]) -> Approval:
+    def decide(
+        self,
+        approval_id: str,
+        value: Literal["Approved", "Denied", "Expired"],
+        *,
+        user_id: str = "us-co",
+        reason: str | None = None,
+    ) -> Approval:
         """A compliance officer's decision (or expiry): applies or rejects the change request."""
         with self._lock:
             approval = self.approvals[approval_id]
@@ -108,6 +125,9 @@ class FakeDfns:
                 update={
                     "status": value,
                     "date_resolved": datetime.now(UTC),
+                    "decisions": []
+                    if value == "Expired"
+                    else [Decision(user_id=user_id, value=value, date=datetime.now(UTC), reason=reason)],
                     "activity": ApprovalActivity(kind="Policies:Modify", change_request=resolved),
                 }
             )
@@ -312,3 +332,44 @@ class FakeDfns:
     def audit_logs(self, start: datetime, end: datetime, *, user_id: str | None = None) -> list[AuditLogRow]:
         self._enter("audit_logs")
         return []
+
+
+    # --- reports (issue 15): single pages, the audit log's export and detail ---------------------
+
+    @staticmethod
+    def _page(items: list[object], limit: int, token: str | None) -> tuple[list[object], str | None]:
+        start = int(token) if token else 0
+        end = start + max(1, min(limit, 500))
+        return items[start:end], (str(end) if end < len(items) else None)
+
+    def wallet_history_page(
+        self, wallet_id: str, *, limit: int, token: str | None = None, direction: str | None = None
+    ) -> HistoryPage:
+        self._enter("wallet_history_page")
+        events = [e for e in reversed(self.history.get(wallet_id, [])) if direction in (None, e.direction)]
+        page, next_token = self._page(list(events), limit, token)
+        return HistoryPage(items=[e for e in page if isinstance(e, HistoryEvent)], next_page_token=next_token)
+
+    def transfers_page(self, wallet_id: str, *, limit: int, token: str | None = None) -> TransferPage:
+        self._enter("transfers_page")
+        mine = [t for t in reversed(self.transfers.values()) if t.wallet_id == wallet_id]
+        page, next_token = self._page(list(mine), limit, token)
+        return TransferPage(items=[t for t in page if isinstance(t, TransferRequest)], next_page_token=next_token)
+
+    def audit_log_export(self, start: datetime, end: datetime, *, user_id: str | None = None) -> AuditLogExport:
+        self._enter("audit_log_export")
+        rows = [
+            r
+            for r in self.audit_rows
+            if start <= r.date_performed <= end and (user_id is None or r.user_id == user_id)
+        ]
+        cap = self.audit_export_cap
+        if cap is not None and len(rows) > cap:
+            return AuditLogExport(rows=rows[:cap], truncated=True)
+        return AuditLogExport(rows=rows)
+
+    def get_audit_log(self, log_id: str) -> AuditLogDetail:
+        self._enter("get_audit_log")
+        if log_id not in self.audit_details:
+            raise DfnsNotFound("audit log not found", status=404)
+        return self.audit_details[log_id]

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     dfns_deadline_seconds: float = Field(default=25.0, gt=0)
     # Set only on the local stack: where moto answers for every AWS service.
     aws_endpoint_url: str | None = None
+    # The audit-log ingestion reads Dfns's audit log up to this long before now (issue 15): by then the
+    # product's own facts, which tell whose a change request or policy is, are filed.
+    audit_ingest_settle_seconds: int = Field(default=120, ge=0)
 
     @field_validator("default_limit_profile")
     @classmethod

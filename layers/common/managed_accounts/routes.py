@@ -26,6 +26,11 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/accounts/me/destination-requests", "destinations", "client"),
     Route("GET", "/accounts/me/destination-requests/{requestId}", "destinations", "client"),
     Route("POST", "/webhooks/dfns", "webhooks", "webhook", "Dfns events (HMAC-signed by Dfns; no token)"),
+    Route("GET", "/accounts/me/restrictions", "reports", "client"),
+    Route("GET", "/accounts/me/activity", "reports", "client"),
+    Route("GET", "/accounts/me/audit", "reports", "client"),
+    Route("GET", "/accounts/me/audit/{entryId}/verification", "reports", "client"),
+    Route("GET", "/accounts/me/statement", "reports", "client"),
 )
 
 # Swagger UI groups operations by these tags: one capability per function.
@@ -33,6 +38,7 @@ CAPABILITY_TAGS: dict[str, str] = {
     "onboard": "Account",
     "destinations": "Approved destinations",
     "webhooks": "Dfns webhooks",
+    "reports": "Transparency",
 }
 
 FUNCTIONS: tuple[str, ...] = tuple(dict.fromkeys(r.function for r in ROUTES))

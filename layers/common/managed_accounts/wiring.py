@@ -11,12 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from managed_accounts.config import Settings, get_settings
-from managed_accounts.domain.ports import Clock, DfnsGateway, EventPublisher
+from managed_accounts.domain.ports import (
+    ApprovalResolver,
+    AuditLogSource,
+    Clock,
+    DfnsGateway,
+    EventPublisher,
+    PolicyRegistry,
+    ReportsDfnsGateway,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -24,11 +32,16 @@ if TYPE_CHECKING:
     from managed_accounts.api.webhook_endpoint import WebhookReceiver
     from managed_accounts.bootstrap import BootstrapGateway, SecretsManagerWebhookSecrets
     from managed_accounts.commands import DestinationCommands
+
+    # issue 15 (reports)
+    from managed_accounts.data.audit_repository import DynamoAuditRepository
     from managed_accounts.data.repository import DynamoAccountsRepository
+    from managed_accounts.domain.audit_ingest import AuditIngestJob
     from managed_accounts.domain.destinations import DestinationService
     from managed_accounts.domain.drift import DriftReporter
     from managed_accounts.domain.onboarding import OnboardingService
     from managed_accounts.domain.reconciler import Reconciler
+    from managed_accounts.domain.reports import ClientReports
     from managed_accounts.domain.webhook_processor import WebhookProcessor
 
 T = TypeVar("T")
@@ -95,7 +108,7 @@ def adapters() -> Adapters:
         settings=settings,
         repository=DynamoAccountsRepository(_table(settings)),
         dfns=lazy(lambda: _dfns_client(settings)),
-        publisher=lazy(lambda: _event_publisher(settings)),
+        publisher=lazy(lambda: _audited(_event_publisher(settings))),
         clock=SystemClock(),
     )
 
@@ -145,13 +158,14 @@ def _drift(built: Adapters) -> DriftReporter:
 
 
 def _webhook_processor() -> WebhookProcessor:
+    # issue 15 (reports)
     from managed_accounts.data.dedupe import DynamoDedupeStore
     from managed_accounts.domain.webhook_processor import WebhookProcessor
 
     built = adapters()
     return WebhookProcessor(
         dfns=built.dfns,
-        approvals=destination_service(),
+        approvals=_recording_decisions(destination_service()),
         accounts=built.repository,
         facts=DynamoDedupeStore(_table(built.settings)),
         drift=_drift(built),
@@ -184,7 +198,7 @@ def reconciler() -> Reconciler:
     return Reconciler(
         dfns=built.dfns,
         repository=built.repository,
-        destinations=destination_service(),
+        destinations=_recording_decisions(destination_service()),
         drift=_drift(built),
         clock=built.clock,
         onboarding=onboarding_service(),
@@ -203,6 +217,8 @@ class BootstrapDependencies:
     webhook_url: str
     gateway: Callable[[], BootstrapGateway]  # built when called: reading the credentials may fail
     webhook_secrets: SecretsManagerWebhookSecrets
+    # Where the bootstrap records the shared policy ids for the restrictions view (issue 15).
+    policy_registry: PolicyRegistry | None = None
 
 
 def bootstrap_dependencies() -> BootstrapDependencies:
@@ -226,6 +242,7 @@ def bootstrap_dependencies() -> BootstrapDependencies:
         webhook_url=BootstrapEnvironment().webhook_url,  # read from the environment
         gateway=lambda: build_dfns_client(settings, get_dfns_credentials(settings, force_fetch=True)),
         webhook_secrets=SecretsManagerWebhookSecrets(client, settings.webhook_secret_name),
+        policy_registry=policy_registry(),
     )
 
 
@@ -238,5 +255,81 @@ def reset() -> None:
         destination_commands,
         webhook_receiver,
         reconciler,
+        _reports_table,
+        audit_repository,
+        policy_registry,
+        client_reports,
+        audit_ingest_job,
     ):
         cached.cache_clear()
+
+
+# --- reports: the client-transparency views and the audit trail (issue 15) ---------------------------
+
+
+@lru_cache(maxsize=1)
+def _reports_table() -> Table:
+    return _table(get_settings())
+
+
+@lru_cache(maxsize=1)
+def audit_repository() -> DynamoAuditRepository:
+    from managed_accounts.data.audit_repository import DynamoAuditRepository
+
+    return DynamoAuditRepository(_reports_table())
+
+
+@lru_cache(maxsize=1)
+def policy_registry() -> PolicyRegistry:
+    from managed_accounts.data.audit_repository import DynamoPolicyRegistry
+
+    return DynamoPolicyRegistry(_reports_table())
+
+
+def _audited(publisher: EventPublisher) -> EventPublisher:
+    """Every domain event about a client is filed in the client's audit trail as it is published."""
+    from managed_accounts.domain.audit_trail import AuditingPublisher
+
+    return AuditingPublisher(publisher, audit_repository())
+
+
+def _recording_decisions(resolver: ApprovalResolver) -> ApprovalResolver:
+    """The webhook handler and the reconciler file the officers' decisions of each approval they re-read."""
+    from managed_accounts.domain.audit_trail import DecisionRecorder
+
+    return DecisionRecorder(resolver, adapters().repository, audit_repository())
+
+
+@lru_cache(maxsize=1)
+def client_reports() -> ClientReports:
+    from managed_accounts.dfns.assertions import CryptographySignatureVerifier
+    from managed_accounts.domain.activity import ActivityService
+    from managed_accounts.domain.audit_trail import AuditTrailService
+    from managed_accounts.domain.reports import ClientReports
+    from managed_accounts.domain.restrictions import RestrictionsService
+    from managed_accounts.domain.statement import StatementService
+
+    built = adapters()
+    dfns = cast(ReportsDfnsGateway, built.dfns)
+    audit = audit_repository()
+    return ClientReports(
+        restrictions_service=RestrictionsService(built.repository, dfns, policy_registry(), built.clock),
+        activity_service=ActivityService(built.repository, dfns),
+        audit_service=AuditTrailService(built.repository, audit, CryptographySignatureVerifier()),
+        statement_service=StatementService(built.repository, dfns, audit, built.clock),
+        clock=built.clock,
+    )
+
+
+@lru_cache(maxsize=1)
+def audit_ingest_job() -> AuditIngestJob:
+    from managed_accounts.domain.audit_ingest import AuditIngestJob
+
+    built = adapters()
+    return AuditIngestJob(
+        source=cast(AuditLogSource, built.dfns),
+        accounts=built.repository,
+        audit=audit_repository(),
+        clock=built.clock,
+        settle=timedelta(seconds=built.settings.audit_ingest_settle_seconds),
+    )

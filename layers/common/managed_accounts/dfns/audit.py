@@ -44,3 +44,11 @@ def parse_audit_csv(text: str) -> list[AuditLogRow]:
         values = {field: record[i].strip() for field, i in positions.items() if i < len(record)}
         rows.append(AuditLogRow.model_validate(values))
     return rows
+
+
+def marks_truncation(text: str) -> bool:
+    """Whether the export ends with Dfns's ``# TRUNCATED …`` line (it hit its 100,000-row cap)."""
+    for line in reversed(text.rstrip().splitlines()):
+        if line.strip():
+            return line.lstrip().upper().startswith("# TRUNCATED")
+    return False

@@ -24,19 +24,23 @@ import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from managed_accounts.dfns._http import RoundTripStats
-from managed_accounts.dfns.audit import parse_audit_csv
+from managed_accounts.dfns.audit import marks_truncation, parse_audit_csv
 from managed_accounts.dfns.errors import DfnsError
 from managed_accounts.dfns.models import (
     Approval,
+    AuditLogDetail,
+    AuditLogExport,
     AuditLogRow,
     ChangeRequest,
     CreateWalletBody,
     CreateWebhookBody,
     DecisionBody,
     HistoryEvent,
+    HistoryPage,
     Policy,
     PolicyBody,
     TransferBody,
+    TransferPage,
     TransferRequest,
     Wallet,
     WalletAssets,
@@ -310,3 +314,48 @@ class DfnsClient:
             params["kind"] = kind
         path = f"/webhooks/{_p(webhook_id)}/events"
         return self._iter(WebhookEvent, "/webhooks/{webhookId}/events", path, page_size, params)
+
+    # --- reports: single pages and the audit log's export and detail (issue 15) ----------------------
+
+    def wallet_history_page(
+        self, wallet_id: str, *, limit: int, token: str | None = None, direction: str | None = None
+    ) -> HistoryPage:
+        """One page of the wallet's history, newest first (a cursor over it keeps Dfns's token)."""
+        route = "/wallets/{walletId}/history"
+        params = {"limit": str(page_size_param(limit))}
+        if token:
+            params["paginationToken"] = token
+        if direction:
+            params["direction"] = direction
+        path = f"/wallets/{_p(wallet_id)}/history"
+        return _parse(HistoryPage, self._call("GET", route, path, params=params), route)
+
+    def transfers_page(self, wallet_id: str, *, limit: int, token: str | None = None) -> TransferPage:
+        """One page of the wallet's transfers, newest first."""
+        route = "/wallets/{walletId}/transfers"
+        params = {"limit": str(page_size_param(limit))}
+        if token:
+            params["paginationToken"] = token
+        path = f"/wallets/{_p(wallet_id)}/transfers"
+        return _parse(TransferPage, self._call("GET", route, path, params=params), route)
+
+    def audit_log_export(
+        self, start: datetime, end: datetime, *, user_id: str | None = None
+    ) -> AuditLogExport:
+        """The audit-log CSV for ``[start, end]`` and whether Dfns truncated it (the
+        ``X-Dfns-Result-Truncated`` header or a trailing ``# TRUNCATED`` line): a truncated export
+        must be fetched again in narrower windows, never skipped."""
+        route = "/auth/action/logs"
+        params = {"startTime": _iso(start), "endTime": _iso(end)}
+        if user_id:
+            params["userId"] = user_id
+        response = self._call("GET", route, route, params=params)
+        flagged = response.headers.get("x-dfns-result-truncated", "").strip().lower() == "true"
+        return AuditLogExport(
+            rows=parse_audit_csv(response.text), truncated=flagged or marks_truncation(response.text)
+        )
+
+    def get_audit_log(self, log_id: str) -> AuditLogDetail:
+        """One audit-log entry with the signed action's signature material (DFNS.md §6)."""
+        route = "/auth/action/logs/{id}"
+        return _parse(AuditLogDetail, self._call("GET", route, f"/auth/action/logs/{_p(log_id)}"), route)

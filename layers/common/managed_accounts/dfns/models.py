@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 from pydantic.alias_generators import to_camel
 
 
@@ -70,6 +70,18 @@ class WalletAssets(DfnsModel):
     assets: list[AssetBalance] = Field(default_factory=list)
 
 
+class AssetInfo(DfnsModel):
+    """``metadata.asset`` of history events and transfers (DFNS.md §2, §3.3)."""
+
+    symbol: str | None = None
+    decimals: int | None = None
+    verified: bool | None = None
+
+
+class AssetMetadata(DfnsModel):
+    asset: AssetInfo | None = None
+
+
 class HistoryEvent(DfnsModel):
     wallet_id: str
     kind: str
@@ -83,6 +95,12 @@ class HistoryEvent(DfnsModel):
     to: str | None = None
     value: str | None = None
     contract: str | None = None
+    # Additive (issue 15): what a statement needs to price and order the event.
+    index: str | None = None
+    fee: str | None = None
+    symbol: str | None = None  # deprecated top-level copy on NativeTransfer
+    decimals: int | None = None
+    metadata: AssetMetadata | None = None
 
 
 # --- transfers -------------------------------------------------------------------------------------
@@ -132,6 +150,7 @@ class TransferRequest(DfnsModel):
     date_policy_resolved: datetime | None = None
     date_broadcasted: datetime | None = None
     date_confirmed: datetime | None = None
+    metadata: AssetMetadata | None = None  # additive (issue 15): the asset's symbol and decimals
 
     @property
     def is_terminal(self) -> bool:
@@ -421,3 +440,71 @@ class AuditLogRow(DfnsModel):
     primary_credential_id: str = ""
     action_path: str = ""
     summary: str = ""
+
+
+# --- pages and audit-log detail (issue 15: the client-transparency views) ----------------------------
+
+
+class HistoryPage(DfnsModel):
+    """One page of ``GET /wallets/{walletId}/history``."""
+
+    items: list[HistoryEvent] = Field(default_factory=list)
+    next_page_token: str | None = None
+
+
+class TransferPage(DfnsModel):
+    """One page of ``GET /wallets/{walletId}/transfers``."""
+
+    items: list[TransferRequest] = Field(default_factory=list)
+    next_page_token: str | None = None
+
+
+class AuditLogExport(DfnsModel):
+    """``GET /auth/action/logs``: the rows, and whether Dfns cut the export at its row cap (then the
+    range must be fetched again in narrower windows)."""
+
+    rows: list[AuditLogRow] = Field(default_factory=list)
+    truncated: bool = False
+
+
+class AuditCredential(DfnsModel):
+    """``firstFactorCredential`` of an audit-log detail: the signed action's signature material.
+
+    Accepts the flat shape of DFNS.md §6 (``{credId, kind, publicKey, signature, clientData,
+    authenticatorData?}``) and the SDK's nested one (``{id, kind, publicKey, assertion{clientData,
+    signature, authenticatorData}}``).
+    """
+
+    cred_id: str | None = None
+    kind: str | None = None
+    public_key: str | None = None
+    signature: str | None = None
+    client_data: str | None = None
+    authenticator_data: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flatten(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        flat = dict(value)
+        assertion = flat.pop("assertion", None)
+        if isinstance(assertion, dict):
+            flat = {**assertion, **flat}
+        if "credId" not in flat and isinstance(flat.get("id"), str):
+            flat["credId"] = flat["id"]
+        return flat
+
+
+class AuditLogDetail(DfnsModel):
+    """``GET /auth/action/logs/{id}`` (DFNS.md §6). ``challenge`` is the challenge Dfns issued for the
+    action, when Dfns reports it (it ties the signed clientData to this action)."""
+
+    id: str
+    action: str | None = None
+    action_token: str | None = None
+    user_id: str | None = None
+    username: str | None = None
+    date_performed: datetime | None = None
+    challenge: str | None = None
+    first_factor_credential: AuditCredential | None = None

@@ -189,3 +189,81 @@ class TransferOutcomes(Protocol):
     nothing changed."""
 
     def record_transfer(self, client_id: str, transfer: TransferRequest) -> bool: ...
+
+
+# --- reports: the audit trail, the shared-policy registry, Dfns reads of the client views (issue 15) --
+# Imported here, not at the top, to keep this section self-contained for merging.
+
+from managed_accounts.dfns.models import (  # noqa: E402
+    AuditLogDetail,
+    AuditLogExport,
+    HistoryPage,
+    TransferPage,
+)
+from managed_accounts.domain.report_models import (  # noqa: E402
+    AuditEntry,
+    AuditPage,
+    SharedPolicyIds,
+)
+
+
+class AuditRepository(Protocol):
+    """The per-client audit trail (``CLIENT#<id>`` partition), time-ordered, plus what filing Dfns
+    audit-log rows needs: a directory of Dfns ids to clients and the ingestion watermark."""
+
+    def record(self, entries: Sequence[AuditEntry]) -> None:
+        """Upserts by (client, entry id): recording a fact again changes nothing, and a later write
+        adds what it knows (e.g. the signed action's evidence) without erasing what is there."""
+        ...
+
+    def list_entries(
+        self, client_id: str, *, start: datetime, end: datetime, limit: int, cursor: str | None = None
+    ) -> AuditPage: ...
+    def get_entry(self, client_id: str, entry_id: str) -> AuditEntry | None: ...
+    def decisions_for(self, client_id: str, approval_id: str) -> list[AuditEntry]: ...
+
+    # Dfns ids (wallet, whitelist policy, change request, approval, transfer) -> the client they concern
+    def file_references(self, client_id: str, dfns_ids: Sequence[str]) -> None: ...
+    def client_for(self, dfns_id: str) -> str | None: ...
+
+    # how far the Dfns audit log has been ingested
+    def ingest_watermark(self) -> datetime | None: ...
+    def advance_watermark(self, previous: datetime | None, through: datetime) -> bool:
+        """Moves the watermark from ``previous`` to ``through``; False if another run moved it first."""
+        ...
+
+
+class PolicyRegistry(Protocol):
+    """The ids of the governance and limit-profile policies, recorded by the bootstrap."""
+
+    def record_shared_policies(self, policies: SharedPolicyIds) -> None: ...
+    def shared_policies(self) -> SharedPolicyIds | None: ...
+
+
+class ReportsDfnsGateway(Protocol):
+    """The Dfns reads the client views need: an additive slice of the Dfns client (``DfnsClient``)."""
+
+    def get_wallet(self, wallet_id: str) -> Wallet: ...
+    def get_policy(self, policy_id: str) -> Policy: ...
+    def get_wallet_assets(self, wallet_id: str) -> WalletAssets: ...
+    def wallet_history_page(
+        self, wallet_id: str, *, limit: int, token: str | None = None, direction: str | None = None
+    ) -> HistoryPage: ...
+    def transfers_page(self, wallet_id: str, *, limit: int, token: str | None = None) -> TransferPage: ...
+
+
+class AuditLogSource(Protocol):
+    """What ingesting the Dfns audit log reads (``DfnsClient``)."""
+
+    def audit_log_export(
+        self, start: datetime, end: datetime, *, user_id: str | None = None
+    ) -> AuditLogExport: ...
+    def get_audit_log(self, log_id: str) -> AuditLogDetail: ...
+    def get_approval(self, approval_id: str) -> Approval: ...
+
+
+class SignatureVerifier(Protocol):
+    """Checks a signature with a credential's public key (PEM): Ed25519, ECDSA (DER, SHA-256) or RSA
+    (PKCS#1 v1.5, SHA-256), as Dfns credentials sign (DFNS.md §1.4)."""
+
+    def verify(self, public_key: str, signature: bytes, message: bytes) -> bool: ...

@@ -1,0 +1,94 @@
+"""Reading the query of a report route: dates, periods, page sizes, formats and opaque cursors.
+
+Every problem is a 400 ``invalid_query`` that names it (DESIGN.md §3: bad input gets a clear 4xx). A
+cursor is base64url JSON carrying a digest of its owner's client id: it decodes only for the client it
+was issued to, so a cursor is never a way into another client's data (it could not be anyway: every
+read is scoped to the caller's own partition and wallet).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Literal
+
+from managed_accounts.domain.report_models import InvalidQuery, ReportPeriod
+
+MAX_SPAN = timedelta(days=366)
+MAX_LIMIT = 100
+StatementFormat = Literal["json", "csv"]
+FORMATS: tuple[StatementFormat, ...] = ("json", "csv")
+
+
+def parse_moment(text: str, name: str, *, end_of_day: bool = False) -> datetime:
+    """ISO-8601: a date (``2026-01-31``: the day's start, or the next day's start for ``end_of_day``)
+    or a date-time (an offset or ``Z``; none means UTC)."""
+    raw = text.strip()
+    try:
+        if len(raw) == 10:
+            day = date.fromisoformat(raw)
+            moment = datetime.combine(day, time(), tzinfo=UTC)
+            return moment + timedelta(days=1) if end_of_day else moment
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise InvalidQuery(f"{name} is not an ISO-8601 date or date-time (e.g. 2026-01-31)") from None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def parse_period(start: str | None, end: str | None, *, now: datetime, default_days: int) -> ReportPeriod:
+    """``[from, to)``: ``to`` defaults to now, ``from`` to ``default_days`` before ``to``; ``from`` must
+    come before ``to`` and the span stay within 366 days."""
+    period_end = parse_moment(end, "to", end_of_day=True) if end else now
+    period_start = parse_moment(start, "from") if start else period_end - timedelta(days=default_days)
+    if period_start >= period_end:
+        raise InvalidQuery("from must be before to")
+    if period_end - period_start > MAX_SPAN:
+        raise InvalidQuery("the period spans more than 366 days; ask for a shorter one")
+    return ReportPeriod(period_start, period_end)
+
+
+def parse_limit(text: str | None, *, default: int = 20) -> int:
+    if text is None or text == "":
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+        raise InvalidQuery(f"limit must be a whole number from 1 to {MAX_LIMIT}")
+    return int(text)
+
+
+def parse_format(text: str | None) -> StatementFormat:
+    value = (text or "json").strip().lower()
+    for known in FORMATS:
+        if value == known:
+            return known
+    raise InvalidQuery("format must be csv or json")
+
+
+def _owner(client_id: str) -> str:
+    return hashlib.sha256(f"cursor:{client_id}".encode()).hexdigest()[:16]
+
+
+def seal_cursor(client_id: str, kind: str, state: dict[str, Any]) -> str:
+    """An opaque cursor of ``kind`` for ``client_id``."""
+    payload = {"k": kind, "o": _owner(client_id), "s": state}
+    raw = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def open_cursor(client_id: str, kind: str, cursor: str) -> dict[str, Any]:
+    """The state inside a cursor issued to ``client_id`` for ``kind``; 400 for anything else."""
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise InvalidQuery("cursor is not valid") from None
+    if (
+        not isinstance(payload, dict)
+        or payload.get("k") != kind
+        or payload.get("o") != _owner(client_id)
+        or not isinstance(payload.get("s"), dict)
+    ):
+        raise InvalidQuery("cursor is not valid")
+    state: dict[str, Any] = payload["s"]
+    return state
