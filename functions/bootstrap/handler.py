@@ -48,7 +48,9 @@ def run(event: dict[str, Any], deps: BootstrapDependencies) -> dict[str, Any]:
     )
     logger.info("dfns bootstrapped", extra=result.as_dict())
     if deps.policy_registry is not None:  # the restrictions view reads these policies by id
-        deps.policy_registry.record_shared_policies(shared_policy_ids(result, deps.settings, datetime.now(UTC)))
+        deps.policy_registry.record_shared_policies(
+            shared_policy_ids(result, deps.settings, datetime.now(UTC))
+        )
     data = {"Status": "Bootstrapped", **result.summary()}
     return {"PhysicalResourceId": PHYSICAL_RESOURCE_ID, "Data": data}
 

@@ -199,7 +199,7 @@ class LocalStack:
 
 
 def scheduled_jobs(config: StackConfig, functions_dir: Path | None = None) -> list[ScheduledJob]:
-    """The scheduled handlers (reconciliation, audit-log ingestion), with the inputs the CDK schedules send."""
+    """The scheduled handlers (reconciliation, audit-log ingestion), with the CDK schedules' inputs."""
     root = functions_dir or REPO_ROOT / "functions"
     jobs: list[ScheduledJob] = []
     # The inputs are the ones the CDK schedules send (infra/capabilities/schedules.py).

@@ -107,6 +107,7 @@ class FakeDfns:
         *,
         user_id: str = "us-co",
         reason: str | None = None,
+        at: datetime | None = None,
     ) -> Approval:
         """A compliance officer's decision (or expiry): applies or rejects the change request."""
         with self._lock:
@@ -124,10 +125,12 @@ class FakeDfns:
             approval = approval.model_copy(
                 update={
                     "status": value,
-                    "date_resolved": datetime.now(UTC),
+                    "date_resolved": at or datetime.now(UTC),
                     "decisions": []
                     if value == "Expired"
-                    else [Decision(user_id=user_id, value=value, date=datetime.now(UTC), reason=reason)],
+                    else [
+                        Decision(user_id=user_id, value=value, date=at or datetime.now(UTC), reason=reason)
+                    ],
                     "activity": ApprovalActivity(kind="Policies:Modify", change_request=resolved),
                 }
             )
@@ -333,7 +336,6 @@ class FakeDfns:
         self._enter("audit_logs")
         return []
 
-
     # --- reports (issue 15): single pages, the audit log's export and detail ---------------------
 
     @staticmethod
@@ -354,9 +356,13 @@ class FakeDfns:
         self._enter("transfers_page")
         mine = [t for t in reversed(self.transfers.values()) if t.wallet_id == wallet_id]
         page, next_token = self._page(list(mine), limit, token)
-        return TransferPage(items=[t for t in page if isinstance(t, TransferRequest)], next_page_token=next_token)
+        return TransferPage(
+            items=[t for t in page if isinstance(t, TransferRequest)], next_page_token=next_token
+        )
 
-    def audit_log_export(self, start: datetime, end: datetime, *, user_id: str | None = None) -> AuditLogExport:
+    def audit_log_export(
+        self, start: datetime, end: datetime, *, user_id: str | None = None
+    ) -> AuditLogExport:
         self._enter("audit_log_export")
         rows = [
             r

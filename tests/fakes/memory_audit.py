@@ -29,7 +29,11 @@ class MemoryAuditRepository:
                 if stored is None:
                     self.entries[key] = entry
                     continue
-                known = {f.name: getattr(entry, f.name) for f in fields(entry) if getattr(entry, f.name) is not None}
+                known = {
+                    f.name: getattr(entry, f.name)
+                    for f in fields(entry)
+                    if getattr(entry, f.name) is not None
+                }
                 self.entries[key] = replace(stored, **known)
 
     def list_entries(
@@ -37,9 +41,7 @@ class MemoryAuditRepository:
     ) -> AuditPage:
         low, high = period_bounds(start, end)
         after = decode_audit_cursor(client_id, cursor) if cursor else ""
-        mine = sorted(
-            (AUDIT_PREFIX + e.entry_id, e) for (c, _), e in self.entries.items() if c == client_id
-        )
+        mine = sorted((AUDIT_PREFIX + e.entry_id, e) for (c, _), e in self.entries.items() if c == client_id)
         found = [(sk, e) for sk, e in mine if max(low, after) <= sk <= high and sk != after]
         page = found[:limit]
         next_cursor = encode_audit_cursor(client_id, page[-1][0]) if len(found) > limit else None

@@ -99,7 +99,9 @@ class SignedActionSource:
         self._rows: dict[str, AuditLogRow] = {}
         self.detail_calls = 0
 
-    def audit_log_export(self, start: datetime, end: datetime, *, user_id: str | None = None) -> AuditLogExport:
+    def audit_log_export(
+        self, start: datetime, end: datetime, *, user_id: str | None = None
+    ) -> AuditLogExport:
         export = self._client.audit_log_export(start, end, user_id=user_id)
         self._rows.update({row.audit_log_id: row for row in export.rows})
         return export
@@ -116,7 +118,9 @@ class SignedActionSource:
 
     def _captured_detail(self, log_id: str) -> AuditLogDetail:
         row = self._rows.get(log_id)
-        approval_id = next((i for i in dfns_ids_in(row.summary) if i.startswith("ap-")), None) if row else None
+        approval_id = (
+            next((i for i in dfns_ids_in(row.summary) if i.startswith("ap-")), None) if row else None
+        )
         signed = self.signed.get(approval_id or "")
         if row is None or approval_id is None or signed is None:
             raise DfnsNotFound("no such audit log", status=404)
@@ -139,7 +143,9 @@ class SignedActionSource:
         )
 
 
-def _client(server: SandboxServer, identity: DfnsIdentity, signer: UserActionSigner | None = None) -> DfnsClient:
+def _client(
+    server: SandboxServer, identity: DfnsIdentity, signer: UserActionSigner | None = None
+) -> DfnsClient:
     return DfnsClient(
         server.url,
         identity.token,
@@ -182,7 +188,11 @@ class ReportsStack:
         self.webhook = DecisionRecorder(self.destinations, self.accounts, self.audit)  # as wiring composes it
         self.source = SignedActionSource(self.dfns, _public_pem(officer.private_key_pem))
         self.ingest = AuditIngestJob(
-            source=self.source, accounts=self.accounts, audit=self.audit, clock=self.clock, settle=timedelta(0)
+            source=self.source,
+            accounts=self.accounts,
+            audit=self.audit,
+            clock=self.clock,
+            settle=timedelta(0),
         )
         self.table = table
 
@@ -195,12 +205,15 @@ class ReportsStack:
 
     def bootstrap(self) -> None:
         result = bootstrap_dfns(
-            self.dfns, self.settings, webhook_url="http://127.0.0.1:9/webhooks/dfns", store_webhook_secret=lambda _: None
+            self.dfns,
+            self.settings,
+            webhook_url="http://127.0.0.1:9/webhooks/dfns",
+            store_webhook_secret=lambda _: None,
         )
         self.registry.record_shared_policies(shared_policy_ids(result, self.settings, self.clock.now()))
 
     def reports(self) -> ClientReports:
-        """A fresh reports service (a cold container: nothing cached), as ``wiring.client_reports`` builds it."""
+        """A fresh reports service (a cold container: nothing cached), built as ``wiring.client_reports``."""
         return ClientReports(
             restrictions_service=RestrictionsService(self.accounts, self.dfns, self.registry, self.clock),
             activity_service=ActivityService(self.accounts, self.dfns),
@@ -210,7 +223,11 @@ class ReportsStack:
         )
 
     def get(
-        self, client_id: str, path: str, query: dict[str, str] | None = None, reports: ClientReports | None = None
+        self,
+        client_id: str,
+        path: str,
+        query: dict[str, str] | None = None,
+        reports: ClientReports | None = None,
     ) -> HttpResult:
         service = reports or self.reports()
         resource = path
@@ -218,7 +235,9 @@ class ReportsStack:
         if path.endswith("/verification"):
             resource = "/accounts/me/audit/{entryId}/verification"
             params = {"entryId": path.split("/")[-2]}
-        event = rest_event("GET", path, client_id=client_id, query=query, resource=resource, path_parameters=params)
+        event = rest_event(
+            "GET", path, client_id=client_id, query=query, resource=resource, path_parameters=params
+        )
         return call(lambda e, c: reports_handler.handler(e, c, service=service), event)
 
     def onboard(self, client_id: str) -> Account:
@@ -230,7 +249,8 @@ class ReportsStack:
         self, client_id: str, address: str, label: str, value: str, reason: str | None = None
     ) -> DestinationRequest:
         request = self.destinations.request_destination(client_id, address, label)
-        assert request.status == "submitted" and request.approval_id
+        assert request.status == "submitted"
+        assert request.approval_id
         decided = self.officer.decide_approval(request.approval_id, DecisionBody(value=value, reason=reason))
         self.source.signed[request.approval_id] = SignedDecision(*self.officer_signer.assertions[-1])
         assert decided.status == ("Approved" if value == "Approved" else "Denied")
@@ -263,15 +283,18 @@ class ReportsStack:
         self.http.delete("/sandbox/requests").raise_for_status()
         result = action()
         counts: dict[str, int] = self.http.get("/sandbox/requests").json()["counts"]
-        return result, {route: n for route, n in counts.items() if not route.split(" ", 1)[1].startswith("/sandbox")}
+        return result, {
+            route: n for route, n in counts.items() if not route.split(" ", 1)[1].startswith("/sandbox")
+        }
 
     def tamper_signature(self, client_id: str, entry_id: str) -> None:
         """Alters the stored signature of a decision by one byte, as a forger with table access would."""
         from managed_accounts.data.audit_items import entry_key
         from managed_accounts.dfns.signing import b64url
 
-        item = self.table.get_item(Key=entry_key(client_id, entry_id))["Item"]
-        raw = bytearray(b64url_decode(item["evidence"]["signature"]))
+        item: dict[str, Any] = dict(self.table.get_item(Key=entry_key(client_id, entry_id))["Item"])
+        evidence: dict[str, Any] = dict(item["evidence"])
+        raw = bytearray(b64url_decode(str(evidence["signature"])))
         raw[5] ^= 0x01
-        item["evidence"]["signature"] = b64url(bytes(raw))
+        item["evidence"] = {**evidence, "signature": b64url(bytes(raw))}
         self.table.put_item(Item=item)

@@ -66,7 +66,9 @@ def _all(audit: AuditRepository, client_id: str, *, limit: int, start: datetime,
     raise AssertionError("paging did not end")
 
 
-def test_paging_over_a_thousand_entries_returns_each_exactly_once_in_time_order(audit: AuditRepository) -> None:
+def test_paging_over_a_thousand_entries_returns_each_exactly_once_in_time_order(
+    audit: AuditRepository,
+) -> None:
     made = [_entry("c1", T0 + timedelta(seconds=i), f"e{i}") for i in range(1000)]
     audit.record(list(reversed(made)))  # stored in any order: read in time order
     audit.record([_entry("c2", T0, "other")])
@@ -87,10 +89,18 @@ def test_a_period_is_from_inclusive_to_exclusive(audit: AuditRepository) -> None
 
 def test_recording_a_fact_twice_is_one_entry_and_a_later_writer_only_adds(audit: AuditRepository) -> None:
     first = _entry("c1", T0, "decision", kind=DECISION_KIND, approval_id="ap-1", actor_id="us-officer")
-    evidence = DecisionEvidence(audit_log_id="al-1", user_id="us-officer", signature="c2ln", client_data="e30")
+    evidence = DecisionEvidence(
+        audit_log_id="al-1", user_id="us-officer", signature="c2ln", client_data="e30"
+    )
     audit.record([first])
-    audit.record([_entry("c1", T0, "decision", kind=DECISION_KIND, approval_id="ap-1", evidence=evidence,
-                         actor_id="us-officer", actor_name="Officer One", dfns_audit_log_id="al-1")])  # fmt: skip
+    signed = {"evidence": evidence, "actor_name": "Officer One", "dfns_audit_log_id": "al-1"}
+    audit.record(
+        [
+            _entry(
+                "c1", T0, "decision", kind=DECISION_KIND, approval_id="ap-1", actor_id="us-officer", **signed
+            )
+        ]
+    )
     audit.record([first])  # the webhook's copy again, after the ingestion's: nothing is erased
 
     entries = audit.list_entries("c1", start=T0, end=T0 + timedelta(seconds=1), limit=10).items

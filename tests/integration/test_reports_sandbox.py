@@ -45,7 +45,9 @@ def _play(stack: ReportsStack) -> dict[str, Any]:
     alice, bob = stack.onboard(ALICE), stack.onboard(BOB)
     first = stack.request_and_decide(ALICE, D1, "Alice's bank", "Approved")
     second = stack.request_and_decide(ALICE, D2, "Alice's broker", "Approved")
-    rejected = stack.request_and_decide(ALICE, D3, "Unknown exchange", "Denied", reason="unknown counterparty")
+    rejected = stack.request_and_decide(
+        ALICE, D3, "Unknown exchange", "Denied", reason="unknown counterparty"
+    )
     bobs = stack.request_and_decide(BOB, D4, "Bob's bank", "Approved")
     stack.advance(5)
     deposit = stack.deposit(str(alice.wallet_id), ONE_ETH, sender=SENDER)
@@ -109,11 +111,17 @@ def test_restrictions_show_what_dfns_enforces(story: dict[str, Any]) -> None:
     assert body["limits"]["profile"] == "standard"
     assert limits["TransactionAmountLimit"]["limit"] == 10_000
     assert limits["TransactionAmountLimit"]["currency"] == "USD"
-    assert (limits["TransactionAmountVelocity"]["limit"], limits["TransactionAmountVelocity"]["timeframeMinutes"]) == (
+    assert (
+        limits["TransactionAmountVelocity"]["limit"],
+        limits["TransactionAmountVelocity"]["timeframeMinutes"],
+    ) == (
         25_000,
         1440,
     )
-    assert (limits["TransactionCountVelocity"]["limit"], limits["TransactionCountVelocity"]["timeframeMinutes"]) == (
+    assert (
+        limits["TransactionCountVelocity"]["limit"],
+        limits["TransactionCountVelocity"]["timeframeMinutes"],
+    ) == (
         20,
         1440,
     )
@@ -122,10 +130,16 @@ def test_restrictions_show_what_dfns_enforces(story: dict[str, Any]) -> None:
     assert (governance["present"], governance["active"], governance["coversWhitelist"]) == (True, True, True)
     assert (governance["approversCount"], governance["quorum"]) == (1, 1)
     wallet = body["wallet"]
-    assert wallet["clientTagPresent"] and wallet["limitsTagPresent"]
+    assert wallet["clientTagPresent"]
+    assert wallet["limitsTagPresent"]
     assert body["pendingRequests"] == []
-    expected_ids = {alice.whitelist_policy_id, governance["policyId"], *(p["policyId"] for p in limits.values())}
-    assert set(body["policyIds"]) == expected_ids and len(expected_ids) == 5
+    expected_ids = {
+        alice.whitelist_policy_id,
+        governance["policyId"],
+        *(p["policyId"] for p in limits.values()),
+    }
+    assert set(body["policyIds"]) == expected_ids
+    assert len(expected_ids) == 5
     for part in (wallet, whitelist, governance, *limits.values()):
         assert part["verifiedAt"]
 
@@ -135,7 +149,11 @@ def test_activity_shows_both_directions_newest_first_with_labels(story: dict[str
     body = stack.get(ALICE, "/accounts/me/activity").body
     items = body["items"]
     assert body["nextCursor"] is None
-    assert [(i["direction"], i["status"]) for i in items] == [("Out", "Rejected"), ("Out", "Confirmed"), ("In", "Confirmed")]
+    assert [(i["direction"], i["status"]) for i in items] == [
+        ("Out", "Rejected"),
+        ("Out", "Confirmed"),
+        ("In", "Confirmed"),
+    ]
     blocked, paid, deposit = items
     assert blocked["dfns"]["transferId"] == story["blocked"].id
     assert "Blocked by policy" in blocked["reason"]
@@ -147,7 +165,8 @@ def test_activity_shows_both_directions_newest_first_with_labels(story: dict[str
     assert (deposit["amount"], deposit["counterparty"]["address"]) == ("1", SENDER)
     assert deposit["txHash"] == story["deposit"]["txHash"]
     page = stack.get(ALICE, "/accounts/me/activity", {"limit": "1"}).body
-    assert len(page["items"]) == 1 and page["nextCursor"]
+    assert len(page["items"]) == 1
+    assert page["nextCursor"]
 
 
 def test_the_statement_adds_up_and_links_every_outflow_to_its_approval(story: dict[str, Any]) -> None:
@@ -173,7 +192,8 @@ def test_the_statement_adds_up_and_links_every_outflow_to_its_approval(story: di
     assert outflow_line["unapprovedDestination"] is False
     assert outflow_line["dfns"]["transferId"] == story["paid"].id
     assert (provenance["requestId"], provenance["approvalId"]) == (first.request_id, first.approval_id)
-    assert provenance["requestedAt"] and provenance["approvedAt"]
+    assert provenance["requestedAt"]
+    assert provenance["approvedAt"]
     [approver] = provenance["approvedBy"]
     assert (approver["userId"], approver["name"], approver["decision"]) == (
         stack.officer_id,
@@ -193,7 +213,8 @@ def test_the_statement_as_csv_is_an_rfc4180_attachment(story: dict[str, Any]) ->
     assert result.headers["Content-Type"].startswith("text/csv")
     assert result.headers["Content-Disposition"].startswith('attachment; filename="statement-alice-reports-')
     text = result.body
-    assert text.endswith("\r\n") and "\r\n" in text
+    assert text.endswith("\r\n")
+    assert "\r\n" in text
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
     assert [r["row"] for r in rows] == ["opening_balance", "movement", "movement", "closing_balance"]
     out = rows[2]
@@ -226,7 +247,8 @@ def test_the_audit_trail_tells_the_whole_story_without_calling_dfns(story: dict[
     assert denial["approvalId"] == story["requests"]["rejected"].approval_id
     for decision in decisions:
         assert decision["actor"] == {"id": stack.officer_id, "name": "compliance-officer-1"}
-        assert decision["dfnsAuditLogId"] and decision["signedAction"]["signature"]
+        assert decision["dfnsAuditLogId"]
+        assert decision["signedAction"]["signature"]
     dfns_rows = [e for e in entries if e["kind"] == "DfnsAction"]
     paths = sorted(e["details"]["actionPath"] for e in dfns_rows)
     assert paths == ["POST /v2/policies", "POST /wallets", *["PUT /v2/policies/{policyId}"] * 3]
@@ -244,8 +266,14 @@ def test_each_decision_verifies_and_one_altered_by_a_byte_does_not(story: dict[s
     assert calls == {}
     assert verified.body["verified"] is True, verified.body
     assert verified.body["checks"] == {"action": True, "challenge": True, "signature": True}
-    for alices in (e for e in stack.get(ALICE, "/accounts/me/audit", query).body["items"] if e["kind"] == "ApprovalDecision"):
-        assert stack.get(ALICE, f"/accounts/me/audit/{alices['entryId']}/verification").body["verified"] is True
+    for alices in (
+        e
+        for e in stack.get(ALICE, "/accounts/me/audit", query).body["items"]
+        if e["kind"] == "ApprovalDecision"
+    ):
+        assert (
+            stack.get(ALICE, f"/accounts/me/audit/{alices['entryId']}/verification").body["verified"] is True
+        )
 
     stack.tamper_signature(BOB, decision["entryId"])
 

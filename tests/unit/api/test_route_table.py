@@ -8,7 +8,7 @@ import pytest
 from managed_accounts.routes import ROUTES
 
 
-@pytest.mark.parametrize("function", ["onboard", "destinations"])
+@pytest.mark.parametrize("function", ["onboard", "destinations", "reports"])
 def test_handler_routes_match_the_route_table(function: str) -> None:
     module = importlib.import_module(f"functions.{function}.handler")
     schema = module.app.get_openapi_schema().model_dump(by_alias=True, exclude_none=True)

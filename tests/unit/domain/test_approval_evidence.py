@@ -49,7 +49,9 @@ def _pem(key: Any) -> str:
     return bytes(public).decode()
 
 
-def signed_decision(kind: str = "Ed25519", *, passkey: bool = False, challenge: str = "chal-lenge_1") -> AuditEntry:
+def signed_decision(
+    kind: str = "Ed25519", *, passkey: bool = False, challenge: str = "chal-lenge_1"
+) -> AuditEntry:
     """An officer's decision whose signed action a Key credential (or a passkey) really signed."""
     key = _key(kind)
     client_data = json.dumps(
@@ -111,7 +113,8 @@ def test_a_passkey_assertion_verifies_over_authenticator_data_and_the_client_dat
 @pytest.mark.parametrize("kind", ["Ed25519", "P-256", "RSA"])
 def test_a_signature_altered_by_one_byte_does_not_verify(kind: str) -> None:
     entry = signed_decision(kind)
-    assert entry.evidence is not None and entry.evidence.signature is not None
+    assert entry.evidence is not None
+    assert entry.evidence.signature is not None
     tampered = _with_evidence(entry, signature=_flip_one_byte(entry.evidence.signature))
 
     result = verify_decision(tampered, VERIFIER)
@@ -130,7 +133,9 @@ def test_altered_client_data_does_not_verify() -> None:
 
 
 def test_a_challenge_dfns_did_not_issue_for_this_action_does_not_verify() -> None:
-    result = verify_decision(_with_evidence(signed_decision(), challenge="another-actions-challenge"), VERIFIER)
+    result = verify_decision(
+        _with_evidence(signed_decision(), challenge="another-actions-challenge"), VERIFIER
+    )
     assert not result.verified
     assert result.checks["challenge"] is False
     assert "not the one Dfns issued" in result.reason
