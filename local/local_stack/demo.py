@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +22,7 @@ from managed_accounts.routes import ROUTES
 from local_stack.notifications import read_notifications
 from local_stack.remote import RunningStack, StackNotRunning, WaitTimeout, wait_for
 
-LATER_ROUTES = (
-    ("GET", "/accounts/me/restrictions", "what Dfns enforces now"),
-    ("GET", "/accounts/me/activity", "wallet history and transfers"),
-    ("GET", "/accounts/me/audit", "the audit trail"),
-    ("GET", "/accounts/me/statement", "the statement"),
-    ("GET", "/accounts/me/orders", "orders"),
-)
+LATER_ROUTES = (("GET", "/accounts/me/orders", "orders"),)
 ONE_ETH = 10**18
 
 
@@ -169,13 +164,75 @@ def _story(stack: RunningStack) -> None:
     if allowed.status != "Confirmed" or blocked.status != "Rejected":
         raise DemoFailure("the whitelist did not allow/block as approved")
 
-    say("6. Other views:")
+    say("6. What the client sees of it (functions/reports):")
+    show_reports(stack, alice, alice_dest)
+
+    say("7. Other views:")
     present = {(r.method, r.path) for r in ROUTES}
     for method, path, what in LATER_ROUTES:
         if (method, path) in present:
             show(what, get(stack, alice, path))
         else:
             say(f"   ({what}: {method} {path} is not in the API yet — a later issue)")
+
+
+def show_restrictions(body: dict[str, Any]) -> None:
+    """The restrictions view as a short table."""
+    wallet, whitelist, governance = body["wallet"], body["whitelist"], body["governance"]
+    rows = [
+        ("wallet tags", f"{wallet['clientTag']}={wallet['clientTagPresent']}, "
+         f"{wallet['limitsTag']}={wallet['limitsTagPresent']}"),
+        ("whitelist", f"{whitelist['policyId']} {whitelist['status']} {whitelist['action']}: "
+         + ", ".join(f"{a['address'][:10]}… ({a['label']})" for a in whitelist["addresses"])),
+        *(
+            (f"limit {p['rule']}", f"{p['limit']} {p['currency'] or 'transfers'}"
+             + (f" per {p['timeframeMinutes']} min" if p["timeframeMinutes"] else ""))
+            for p in body["limits"]["policies"]
+        ),
+        ("governance", f"{governance['policyId']} active={governance['active']} "
+         f"approvers={governance['approversCount']} quorum={governance['quorum']}"),
+        ("pending requests", str(len(body["pendingRequests"]))),
+        ("drift", "; ".join(d["message"] for d in body["drift"]) or "none: Dfns enforces what is shown"),
+    ]  # fmt: skip
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        say(f"   {name.ljust(width)}  {value}")
+
+
+def show_reports(stack: RunningStack, client_id: str, approved: str) -> None:
+    restrictions = get(stack, client_id, "/accounts/me/restrictions")
+    show_restrictions(restrictions)
+    if restrictions["drift"] or [a["address"] for a in restrictions["whitelist"]["addresses"]] != [approved]:
+        raise DemoFailure("the restrictions view does not show what compliance approved")
+    say("   Activity, newest first:")
+    for item in get(stack, client_id, "/accounts/me/activity")["items"]:
+        who = item["counterparty"]["label"] or item["counterparty"]["address"]
+        say(f"     {item['direction']:<3} {item['amount']} {item['symbol']}  {who}  {item['status']}")
+    say("   Audit trail (Dfns's own audit-log rows join it at the next ingestion run):")
+    for entry in get(stack, client_id, "/accounts/me/audit")["items"]:
+        signed = "  [signed action on record]" if entry["signedAction"] else ""
+        say(f"     {entry['occurredAt'][:19]}  {entry['summary']}{signed}")
+    # Up to the end of tomorrow: the demo moved the sandbox's clock ahead to confirm transfers at once.
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    statement = get(stack, client_id, f"/accounts/me/statement?to={tomorrow}")
+    for balance in statement["balances"]:
+        opening, inflow, outflow, closing = (
+            int(balance[f"{k}MinimumUnits"]) for k in ("opening", "in", "out", "closing")
+        )
+        if opening + inflow - outflow != closing:
+            raise DemoFailure(f"the statement's {balance['symbol']} balances do not add up")
+        say(
+            f"   Statement {balance['symbol']}: opening {balance['opening']} + in {balance['in']} "
+            f"− out {balance['out']} = closing {balance['closing']}"
+        )
+    for movement in statement["movements"]:
+        if movement["direction"] == "Out":
+            provenance = movement["provenance"] or {}
+            say(
+                f"     paid {movement['amount']} to {movement['counterparty']['label']}: request "
+                f"{provenance.get('requestId')}, approval {provenance.get('approvalId')}, "
+                f"unapproved destination: {movement['unapprovedDestination']}"
+            )
 
 
 def run_demo(state_dir: Path) -> int:

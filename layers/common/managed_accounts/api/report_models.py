@@ -7,24 +7,27 @@ unit (``amount: "0.01"``, ``amountMinimumUnits: "10000000000000000"``); never fl
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
 from managed_accounts.api.models import ApiModel, DestinationRequestOut
-from managed_accounts.domain.activity import ActivityPage, LabelledMovement
-from managed_accounts.domain.approval_evidence import Verification
-from managed_accounts.domain.movements import Asset, Movement, format_units
-from managed_accounts.domain.report_models import AuditEntry, AuditPage, DecisionEvidence
-from managed_accounts.domain.restriction_views import (
-    DriftItem,
-    GovernanceView,
-    LimitView,
-    WalletView,
-    WhitelistView,
-)
-from managed_accounts.domain.restrictions import Restrictions
-from managed_accounts.domain.statement import AssetSummary, Provenance, Statement, StatementLine
+from managed_accounts.domain.movements import Asset, format_units
+
+if TYPE_CHECKING:  # the views' domain modules (and the Dfns wire models) load with the first request
+    from managed_accounts.domain.activity import ActivityPage, LabelledMovement
+    from managed_accounts.domain.approval_evidence import Verification
+    from managed_accounts.domain.movements import Movement
+    from managed_accounts.domain.report_models import AuditEntry, AuditPage, DecisionEvidence
+    from managed_accounts.domain.restriction_views import (
+        DriftItem,
+        GovernanceView,
+        LimitView,
+        WalletView,
+        WhitelistView,
+    )
+    from managed_accounts.domain.restrictions import Restrictions
+    from managed_accounts.domain.statement import AssetSummary, Provenance, Statement, StatementLine
 
 
 def units(raw: int | None, asset: Asset) -> str | None:
@@ -100,7 +103,7 @@ class LimitPolicyOut(ApiModel):
     name: str | None
     status: str | None
     rule: str | None
-    limit: float | None
+    limit: int | float | None
     currency: str | None
     timeframe_minutes: int | None
     action: str | None

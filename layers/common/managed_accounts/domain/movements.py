@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from managed_accounts.dfns.models import HistoryEvent, TransferRequest
+if TYPE_CHECKING:  # annotations only: the reports handler imports this module at cold start
+    from managed_accounts.dfns.models import HistoryEvent, TransferRequest
 
 Direction = Literal["In", "Out"]
 NATIVE = "native"

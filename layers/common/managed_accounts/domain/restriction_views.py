@@ -91,7 +91,7 @@ class LimitView:
     name: str | None
     status: str | None
     rule: str | None
-    limit: float | None
+    limit: int | float | None
     currency: str | None
     timeframe_minutes: int | None
     action: str | None
@@ -281,14 +281,20 @@ def whitelist_view(
     )
 
 
-def _limit_terms(policy: Policy) -> tuple[float | None, str | None, int | None]:
+def _number(value: float) -> int | float:
+    """Dfns limits are JSON numbers: shown whole when they are (``10000``, not ``10000.0``)."""
+    return int(value) if float(value).is_integer() else value
+
+
+def _limit_terms(policy: Policy) -> tuple[int | float | None, str | None, int | None]:
     rule = policy.rule
     if isinstance(rule, AmountLimitRule):
-        return rule.configuration.limit, rule.configuration.currency, None
+        return _number(rule.configuration.limit), rule.configuration.currency, None
     if isinstance(rule, AmountVelocityRule):
-        return rule.configuration.limit, rule.configuration.currency, rule.configuration.timeframe
+        config = rule.configuration
+        return _number(config.limit), config.currency, config.timeframe
     if isinstance(rule, CountVelocityRule):
-        return float(rule.configuration.limit), None, rule.configuration.timeframe
+        return rule.configuration.limit, None, rule.configuration.timeframe
     return None, None, None
 
 
