@@ -32,8 +32,6 @@ if TYPE_CHECKING:
     from managed_accounts.api.webhook_endpoint import WebhookReceiver
     from managed_accounts.bootstrap import BootstrapGateway, SecretsManagerWebhookSecrets
     from managed_accounts.commands import DestinationCommands
-
-    # issue 15 (reports)
     from managed_accounts.data.audit_repository import DynamoAuditRepository
     from managed_accounts.data.repository import DynamoAccountsRepository
     from managed_accounts.domain.audit_ingest import AuditIngestJob
@@ -158,7 +156,6 @@ def _drift(built: Adapters) -> DriftReporter:
 
 
 def _webhook_processor() -> WebhookProcessor:
-    # issue 15 (reports)
     from managed_accounts.data.dedupe import DynamoDedupeStore
     from managed_accounts.domain.webhook_processor import WebhookProcessor
 
