@@ -1,25 +1,43 @@
-"""Test wiring: moto DynamoDB, the FakeDfns, a recording publisher, a fixed clock."""
+"""The product assembled for tests (a ``World``) and the fixtures every test shares.
+
+A world is the real services (onboarding, destinations, commands, the webhook processor and receiver,
+the reconciler) over the fakes: ``FakeDfns`` with the compliance governance installed, a recording
+publisher and metrics, a fixed clock, and either the in-memory storage (unit tests: fast) or the real
+DynamoDB adapters on moto (integration tests). This module is a pytest plugin (tests/conftest.py).
+"""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+from managed_accounts.api.webhook_endpoint import WebhookReceiver
+from managed_accounts.commands import DestinationCommands
 from managed_accounts.config import Settings
-from managed_accounts.data.repository import AccountsRepository, DynamoAccountsRepository
+from managed_accounts.data.dedupe import DynamoDedupeStore
+from managed_accounts.data.repository import DynamoAccountsRepository
 from managed_accounts.data.schema import idempotency_table_definition, main_table_definition
 from managed_accounts.domain.destinations import DestinationService
+from managed_accounts.domain.drift import DriftReporter
 from managed_accounts.domain.models import Account
 from managed_accounts.domain.onboarding import OnboardingService
-from moto import mock_aws
+from managed_accounts.domain.outbox import Outbox
+from managed_accounts.domain.ports import AccountsRepository, FactStore, TransferOutcomes
+from managed_accounts.domain.reconciler import Reconciler
+from managed_accounts.domain.webhook_processor import WebhookProcessor
 
 from tests.fakes.dfns import FakeDfns
-from tests.fakes.memory_repository import MemoryAccountsRepository
-from tests.fakes.recording import FixedClock, RecordingPublisher
+from tests.fakes.idempotency import MemoryPersistenceLayer
+from tests.fakes.memory_repository import MemoryAccountsRepository, MemoryFactStore
+from tests.fakes.recording import FixedClock, RecordingMetrics, RecordingPublisher
+from tests.fakes.webhook_events import SECRET
 
 TABLE = "accounts-test"
 IDEMPOTENCY_TABLE = "idempotency-test"
@@ -46,14 +64,18 @@ def make_settings(**overrides: Any) -> Settings:
 
 @dataclass
 class World:
-    table: Any  # the moto table, or None with the in-memory repository
+    table: Any  # the moto main table, or None with the in-memory storage
     repo: AccountsRepository
+    facts: FactStore
+    idempotency: BasePersistenceLayer
     dfns: FakeDfns
     publisher: RecordingPublisher
     clock: FixedClock
     settings: Settings
     onboarding: OnboardingService
     destinations: DestinationService
+    commands: DestinationCommands
+    metrics: RecordingMetrics = field(default_factory=RecordingMetrics)
 
     def active_account(self, client_id: str) -> Account:
         return self.onboarding.onboard(client_id).account
@@ -66,13 +88,98 @@ class World:
             applied += self.destinations.apply_approval(approval)
         return applied
 
+    def drift(self) -> DriftReporter:
+        return DriftReporter(self.publisher, self.metrics, self.clock)
+
+    def webhook_processor(self, *, orders: TransferOutcomes | None = None) -> WebhookProcessor:
+        return WebhookProcessor(
+            dfns=self.dfns,
+            approvals=self.destinations,
+            accounts=self.repo,
+            facts=self.facts,
+            drift=self.drift(),
+            orders=orders,
+        )
+
+    def webhook_receiver(self, *, orders: TransferOutcomes | None = None) -> WebhookReceiver:
+        """What ``functions.webhooks.handler`` runs: the secret is ``SECRET``, the clock the world's."""
+        return WebhookReceiver(
+            secret=lambda: SECRET,
+            processor=self.webhook_processor(orders=orders),
+            clock=self.clock,
+            tolerance_seconds=self.settings.webhook_tolerance_seconds,
+            metrics=self.metrics,
+        )
+
+    def reconciler(self, **limits: int) -> Reconciler:
+        """The reconciler as wired in production, with ``limits`` (max_accounts, ...) overridden."""
+        return Reconciler(
+            dfns=self.dfns,
+            repository=self.repo,
+            destinations=self.destinations,
+            drift=self.drift(),
+            clock=self.clock,
+            onboarding=self.onboarding,
+            outbox=Outbox(self.repo, self.publisher),
+            **limits,
+        )
+
+
+def idempotency_table_for(table: Any) -> str:
+    return str(table.name).replace(TABLE, IDEMPOTENCY_TABLE, 1)
+
+
+def build_world(table: Any = None, *, governed: bool = True, **settings: Any) -> World:
+    """With a moto ``table``: the real DynamoDB adapters; without: the in-memory storage."""
+    dfns = FakeDfns()
+    if governed:
+        dfns.install_governance()
+    publisher, clock = RecordingPublisher(), FixedClock()
+    repo: AccountsRepository
+    facts: FactStore
+    idempotency: BasePersistenceLayer
+    if table is not None:
+        settings = {
+            "table_name": table.name,
+            "idempotency_table_name": idempotency_table_for(table),
+            **settings,
+        }
+        repo = DynamoAccountsRepository(table)
+        facts = DynamoDedupeStore(table, now=clock.now)
+        idempotency = DynamoDBPersistenceLayer(
+            table_name=idempotency_table_for(table), boto3_client=boto3.client("dynamodb", region_name=REGION)
+        )
+    else:
+        repo, facts, idempotency = MemoryAccountsRepository(), MemoryFactStore(), MemoryPersistenceLayer()
+    config = make_settings(**settings)
+    destinations = DestinationService(repo, dfns, publisher, clock)
+    return World(
+        table=table,
+        repo=repo,
+        facts=facts,
+        idempotency=idempotency,
+        dfns=dfns,
+        publisher=publisher,
+        clock=clock,
+        settings=config,
+        onboarding=OnboardingService(repo, dfns, config, publisher, clock),
+        destinations=destinations,
+        commands=DestinationCommands(destinations, idempotency),
+    )
+
+
+# --- fixtures ----------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def aws() -> Iterator[Any]:
     """One moto per test module (starting it costs more than a test); each test gets its own tables."""
+    from moto import mock_aws
+
     with pytest.MonkeyPatch.context() as patch:
         for name, value in AWS_ENV.items():
             patch.setenv(name, value)
+        patch.delenv("AWS_ENDPOINT_URL", raising=False)
         with mock_aws():
             yield boto3.resource("dynamodb", region_name=REGION)
 
@@ -86,48 +193,22 @@ def table(aws: Any) -> Any:
     return aws.Table(f"{TABLE}-{suffix}")
 
 
-def idempotency_table_for(table: Any) -> str:
-    return str(table.name).replace(TABLE, IDEMPOTENCY_TABLE, 1)
-
-
-def build_world(table: Any = None, *, governed: bool = True, **settings: Any) -> World:
-    """With a moto ``table``: the real DynamoDB adapter; without: the in-memory repository."""
-    dfns = FakeDfns()
-    if governed:
-        dfns.install_governance()
-    repo: AccountsRepository = (
-        DynamoAccountsRepository(table) if table is not None else MemoryAccountsRepository()
-    )
-    if table is not None:
-        settings = {
-            "table_name": table.name,
-            "idempotency_table_name": idempotency_table_for(table),
-            **settings,
-        }
-    publisher = RecordingPublisher()
-    clock = FixedClock()
-    config = make_settings(**settings)
-    return World(
-        table=table,
-        repo=repo,
-        dfns=dfns,
-        publisher=publisher,
-        clock=clock,
-        settings=config,
-        onboarding=OnboardingService(repo, dfns, config, publisher, clock),
-        destinations=DestinationService(repo, dfns, publisher, clock),
-    )
-
-
 @pytest.fixture
 def world() -> World:
-    """Fast: the in-memory repository (unit tests)."""
+    """Fast: the in-memory storage (unit tests; tests/integration overrides it with ``moto_world``)."""
     return build_world()
 
 
 @pytest.fixture
 def moto_world(table: Any) -> World:
-    """The real DynamoDB adapter on moto (integration tests)."""
+    """The real DynamoDB adapters on moto (integration tests)."""
+    return build_world(table)
+
+
+@pytest.fixture(params=["dynamodb", "memory"])
+def either_world(request: pytest.FixtureRequest) -> World:
+    """Each test twice: on the DynamoDB adapters (moto) and on the in-memory storage, which must agree."""
+    table = request.getfixturevalue("table") if request.param == "dynamodb" else None
     return build_world(table)
 
 
@@ -139,8 +220,6 @@ def atomic_moto(monkeypatch: pytest.MonkeyPatch) -> None:
     write or transaction, which real DynamoDB never allows. Concurrency tests serialise requests
     (not whole operations of the code under test), so every race between requests stays possible.
     """
-    import threading
-
     from moto.core.botocore_stubber import BotocoreStubber
 
     lock = threading.Lock()

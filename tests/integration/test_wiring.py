@@ -14,6 +14,8 @@ from managed_accounts.domain.events import DomainEvent
 import functions.destinations.handler as destinations
 import functions.onboard.handler as onboard
 from tests.fakes.apigw import call, rest_event
+from tests.fakes.dfns import FakeDfns
+from tests.fakes.recording import RecordingPublisher
 from tests.fakes.world import idempotency_table_for
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics")
@@ -24,12 +26,11 @@ def wired(table: Any, aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any
     monkeypatch.setenv("TABLE_NAME", table.name)
     monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", idempotency_table_for(table))
     monkeypatch.setenv("EVENT_BUS_NAME", "test-bus")
-    caches = (get_settings, wiring.adapters, onboard.build_dependencies, destinations.build_dependencies)
-    for cached in caches:
-        cached.cache_clear()
+    get_settings.cache_clear()
+    wiring.reset()
     yield table
-    for cached in caches:
-        cached.cache_clear()
+    get_settings.cache_clear()
+    wiring.reset()
 
 
 def test_reads_through_the_real_wiring_never_build_the_dfns_client(
@@ -71,3 +72,29 @@ def test_domain_events_reach_the_event_bus(wired: Any) -> None:
     detail = json.loads(messages[0]["Body"])
     assert detail["detail-type"] == "DestinationApproved"
     assert detail["detail"]["clientId"] == "alice"
+
+
+def test_keyed_destination_requests_are_remembered_in_the_idempotency_table(
+    wired: Any, aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dfns = FakeDfns()
+    dfns.install_governance()
+    monkeypatch.setattr(wiring, "_dfns_client", lambda settings: dfns)  # the one adapter faked here
+    monkeypatch.setattr(wiring, "_event_publisher", lambda settings: RecordingPublisher())
+    assert call(onboard.handler, rest_event("POST", "/accounts", client_id="alice")).status == 201
+
+    def ask() -> Any:
+        event = rest_event(
+            "POST",
+            "/accounts/me/destination-requests",
+            client_id="alice",
+            body={"address": "0x" + "a1" * 20},
+            headers={"Idempotency-Key": "k-1"},
+        )
+        return call(destinations.handler, event)
+
+    first, again = ask(), ask()
+    assert (first.status, again.status) == (202, 202)
+    assert again.body == first.body
+    assert dfns.calls["update_policy"] == 1
+    assert aws.Table(idempotency_table_for(wired)).scan()["Count"] == 1

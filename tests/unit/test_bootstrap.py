@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, cast
 
 import boto3
@@ -23,9 +22,11 @@ from managed_accounts.dfns.errors import DfnsUnavailable
 from managed_accounts.dfns.models import ChangeRequest, CreateWebhookBody, Policy, PolicyBody, Webhook
 from managed_accounts.domain.ports import ChangeRequestPending, PolicyApplied, PolicyChangeOutcome
 from managed_accounts.secrets import SecretFormatError
+from managed_accounts.wiring import BootstrapDependencies
 from moto import mock_aws
 
 from functions.bootstrap import handler as bootstrap_handler
+from tests.fakes.apigw import FakeLambdaContext
 
 URL = "https://api.example.com/prod/webhooks/dfns"
 OFFICER = "us-officer-1"
@@ -317,33 +318,24 @@ def test_secrets_manager_store_round_trip() -> None:
 # --- the custom-resource handler --------------------------------------------------------------------
 
 
-@dataclass
-class LambdaContext:
-    function_name: str = "bootstrap"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:bootstrap"
-    aws_request_id: str = "req-1"
-
-
-def _deps(
-    dfns: FakeDfns, secrets: MemorySecrets, *, credentials: bool = True
-) -> bootstrap_handler.Dependencies:
+def _deps(dfns: FakeDfns, secrets: MemorySecrets, *, credentials: bool = True) -> BootstrapDependencies:
     def gateway() -> BootstrapGateway:
         if not credentials:
             raise SecretFormatError("secret managed-accounts/dfns-service-account lacks ['credId']")
         return cast(BootstrapGateway, dfns)
 
-    return bootstrap_handler.Dependencies(
+    return BootstrapDependencies(
         settings=_settings(), webhook_url=URL, gateway=gateway, webhook_secrets=cast(Any, secrets)
     )
 
 
 @pytest.mark.filterwarnings("ignore:No application metrics")
-def test_create_bootstraps_and_reports_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_create_bootstraps_and_reports_ids() -> None:
     dfns, secrets = FakeDfns(), MemorySecrets()
-    monkeypatch.setattr(bootstrap_handler, "build_dependencies", lambda: _deps(dfns, secrets))
 
-    response = bootstrap_handler.handler({"RequestType": "Create"}, LambdaContext())
+    response = bootstrap_handler.handler(
+        {"RequestType": "Create"}, FakeLambdaContext(), deps=_deps(dfns, secrets)
+    )
 
     assert response["PhysicalResourceId"] == bootstrap_handler.PHYSICAL_RESOURCE_ID
     assert response["Data"]["Status"] == "Bootstrapped"

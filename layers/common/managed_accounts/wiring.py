@@ -205,6 +205,7 @@ class BootstrapDependencies:
     webhook_secrets: SecretsManagerWebhookSecrets
 
 
+@lru_cache(maxsize=1)
 def bootstrap_dependencies() -> BootstrapDependencies:
     import boto3
     from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -238,5 +239,6 @@ def reset() -> None:
         destination_commands,
         webhook_receiver,
         reconciler,
+        bootstrap_dependencies,
     ):
         cached.cache_clear()
