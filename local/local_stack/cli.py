@@ -284,9 +284,12 @@ def _sandbox(args: argparse.Namespace) -> int:
     with stack, stack.officer_client() as officer:
         try:
             if args.action == "approvals":
-                for approval in officer.iter_approvals(status="Pending"):
+                pending = list(officer.iter_approvals(status="Pending"))
+                for approval in pending:
                     kind = approval.activity.kind if approval.activity else "?"
                     print(f"{approval.id}  {kind}  by {approval.initiator_id}  since {approval.date_created}")
+                if not pending:
+                    print("no approval is waiting for a decision")
                 return 0
             approval_id = args.approval_id or _the_pending_approval(officer)
             value = "Approved" if args.action == "approve" else "Denied"
