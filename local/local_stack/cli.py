@@ -205,13 +205,11 @@ def _serve(stack: LocalStack, stop: threading.Event, out: TextIO, log_path: Path
 
 
 def _second_terminal_setup(state_dir: Path) -> list[str]:
-    """What a second terminal needs before the make targets find this stack: nothing when it was
-    started as `make run` does (from the repository root, state in .local)."""
+    """What a second terminal needs before the make targets find this stack: the repository root (a new
+    terminal may open anywhere) and, unless the state is where `make run` keeps it, its folder."""
     from local_stack.stack import REPO_ROOT
 
-    lines = []
-    if Path.cwd().resolve() != REPO_ROOT:
-        lines.append(f"cd {shlex.quote(str(REPO_ROOT))}")
+    lines = [f"cd {shlex.quote(str(REPO_ROOT))}"]
     if state_dir.resolve() != REPO_ROOT / ".local":
         lines.append(f"export MANAGED_ACCOUNTS_STATE_DIR={shlex.quote(str(state_dir.resolve()))}")
     return lines

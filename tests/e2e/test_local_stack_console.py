@@ -55,19 +55,21 @@ def test_the_console_has_one_short_line_per_request_and_the_story_and_no_json(st
     assert "CloudWatchMetrics" in full  # the handlers' EMF metrics, printed by Powertools
 
 
-def test_the_commands_make_run_prints_work_as_printed(stack: RunningStack):
+def test_the_commands_make_run_prints_work_as_printed(stack: RunningStack, tmp_path: Path):
     """`TOKEN=$(make -s token CLIENT=alice)`, the curls, `make approvals`, `make approve`, `make demo`:
-    in a shell, as a newcomer pastes them (the banner says where the stack's state is)."""
+    pasted into a shell that opened somewhere else (the banner says where the repository and the
+    stack's state are)."""
     # The officer's desk starts clear: earlier tests may have left a change waiting.
     with stack.officer_client() as officer:
         for approval in officer.iter_approvals(status="Pending"):
             officer.decide_approval(approval.id, DecisionBody(value="Denied", reason="clean desk"))
     script = _printed_commands(_console(stack))
+    assert script.startswith(f"cd {ROOT}\n")
     assert "make -s token CLIENT=alice" in script
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS", "AWS_", "DFNS_"))}
     result = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script],
-        cwd=ROOT,
+        cwd=tmp_path,
         env=env,
         capture_output=True,
         text=True,
@@ -78,5 +80,6 @@ def test_the_commands_make_run_prints_work_as_printed(stack: RunningStack):
     assert result.returncode == 0, output[-3000:] + result.stderr[-3000:]
     assert re.search(r"^ap-\S+: Approved$", output, re.MULTILINE), output[-3000:]
     assert '"address": "0x52908400098527886e0f7030069857d2e4169ee7"' in output.replace('":"', '": "')
+    assert "to the approved address: Confirmed;  elsewhere: Rejected" in output  # make demo
     assert "The story holds end to end." in output
     assert Path(stack.state_dir / "stack.json").exists()

@@ -215,9 +215,9 @@ def test_the_banner_has_the_links_and_only_commands_that_work_without_uv_on_the_
     for link in ("http://127.0.0.1:3000/docs", "http://127.0.0.1:3000/openapi.json", "http://127.0.0.1:3001"):
         assert link in banner
     commands = _commands(banner)
-    assert commands[0] == "TOKEN=$(make -s token CLIENT=alice)"
+    assert commands[:2] == [f"cd {REPO_ROOT}", "TOKEN=$(make -s token CLIENT=alice)"]
     assert "uv run" not in banner
-    assert "managed-accounts" not in "\n".join(commands)
+    assert "managed-accounts" not in "\n".join(commands[1:])
     assert {c.split()[1] for c in commands if c.startswith("make ")} == {"approvals", "approve", "demo"}
 
 
