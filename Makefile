@@ -9,7 +9,6 @@ STAGE ?= dev
 CDK := npx --yes --prefix .tools/cdk cdk
 
 .PHONY: help install run test lint format typecheck unit synth deploy bench openapi clean
-.PHONY: local-env token approvals approve deny demo
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,6 +29,7 @@ run: $(UV) ## start the whole product on loopback (API :3000, Dfns sandbox :3001
 
 # The commands to use with a running stack (`make run` prints them). They install what they need
 # quietly and print only their result.
+.PHONY: local-env token approvals approve deny demo
 local-env: $(UV)
 	@$(UV) sync --locked --inexact --group local --quiet >&2
 
