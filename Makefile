@@ -65,12 +65,14 @@ test: lint ## lint, then the whole test suite with coverage
 unit: install ## unit tests only (fast)
 	$(UV) run --no-sync pytest tests/unit
 
-synth: install ## synthesise the CDK app into cdk.out/ (offline, cdk-nag attached)
-	CDK_OUTDIR=cdk.out $(UV) run --no-sync python infra/app.py
+# The layer build (infra/bundling.py) runs the same uv: UV names it (uv run sets it too).
+synth: install ## synthesise the CDK app into cdk.out/ (cdk-nag attached; builds the Lambda layer if stale)
+	CDK_OUTDIR=cdk.out UV="$(abspath $(UV))" $(UV) run --no-sync python infra/app.py
 
-deploy: install ## cdk deploy STAGE=<name> with the pinned CDK CLI 2.x
+deploy: install ## cdk deploy STAGE=<name> [THROWAWAY=true] with the pinned CDK CLI 2.x
 	npm install --silent --prefix .tools/cdk aws-cdk@2.1148
-	$(CDK) deploy --app "$(UV) run --no-sync python infra/app.py" -c stage=$(STAGE) --require-approval broadening
+	UV="$(abspath $(UV))" $(CDK) deploy --app "$(abspath $(UV)) run --no-sync python infra/app.py" \
+		-c stage=$(STAGE) $(if $(THROWAWAY),-c throwaway=$(THROWAWAY)) --require-approval broadening
 
 openapi: install ## write the merged OpenAPI document to docs/openapi.json (a test fails when it is stale)
 	$(UV) run --no-sync python -m local_stack.openapi_doc

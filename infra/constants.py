@@ -37,7 +37,3 @@ RECONCILE_EVERY = Duration.minutes(5)
 SECURITY_DRIFT_METRIC = "SecurityDrift"
 ORDER_LEG_MAX_RECEIVES = 3
 ORDER_LEG_VISIBILITY = Duration.minutes(2)
-
-# The function folders that are not API routes (routes.FUNCTIONS lists the others).
-RECONCILER = ("reconciler", "webhooks", "reconciler.handler")  # id, folder, handler
-BOOTSTRAP = ("bootstrap", "bootstrap", "handler.handler")
