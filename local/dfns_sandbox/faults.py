@@ -26,6 +26,7 @@ _FIELDS = {
     "webhookDuplicateRate": "webhook_duplicate_rate",
     "webhookShuffle": "webhook_shuffle",
     "rateLimitPerMinute": "rate_limit_per_minute",
+    "reserialize": "reserialize",
 }
 
 
@@ -36,7 +37,8 @@ class Faults:
     latency_ms: int = 0
     webhook_duplicate_rate: float = 0.0
     webhook_shuffle: bool = False
-    rate_limit_per_minute: int | None = None
+    rate_limit_per_minute: int | None = None  # None (or 0 on the wire): no limit
+    reserialize: bool = False  # policies stored and returned re-serialised (reserialize.py)
     rng: random.Random = field(default_factory=random.Random)
     _window_start: float = 0.0
     _window_count: int = 0
@@ -54,6 +56,9 @@ class Faults:
                 setattr(self, attr, _checked(wire, body[wire]))
         if "seed" in body:
             self.rng.seed(body["seed"])
+        if "rateLimitPerMinute" in body:
+            with self._lock:  # a new limit starts a new window
+                self._window_start, self._window_count = 0.0, 0
 
     def rate_limit_headers(self) -> dict[str, str]:
         """Count this request in the window; 429 when over it. Returns the X-RateLimit-* headers."""
@@ -93,14 +98,14 @@ class Faults:
 
 
 def _checked(wire: str, value: Any) -> Any:
-    if wire == "webhookShuffle":
+    if wire in {"webhookShuffle", "reserialize"}:
         if not isinstance(value, bool):
-            raise bad_request("webhookShuffle must be a boolean", field=wire)
+            raise bad_request(f"{wire} must be a boolean", field=wire)
         return value
     if wire == "rateLimitPerMinute":
-        if value is not None and not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
-            raise bad_request("rateLimitPerMinute must be a positive integer or null", field=wire)
-        return value
+        if value is not None and not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+            raise bad_request("rateLimitPerMinute must be a non-negative integer or null", field=wire)
+        return value or None  # 0 and null both remove the limit
     if wire == "latencyMs":
         if not (isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 60_000):
             raise bad_request("latencyMs must be an integer 0..60000", field=wire)

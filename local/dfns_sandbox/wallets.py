@@ -73,6 +73,8 @@ def create_wallet(ctx: Ctx) -> Reply:
     name = _optional_str(body, "name", 100)
     external_id = _optional_str(body, "externalId", 100)
     tags = _tags(body) if "tags" in body else []
+    if tags:
+        ctx.require("Wallets:Tags:Add")
     if len(tags) > MAX_TAGS:
         raise bad_request(f"a wallet holds at most {MAX_TAGS} tags", field="tags")
     store = ctx.sb.store
@@ -167,11 +169,19 @@ def untag_wallet(ctx: Ctx) -> Reply:
     return _change_tags(ctx, add=False)
 
 
+READ = ("Wallets:Read",)
 ROUTES = [
-    Route("POST", "/wallets", create_wallet),
-    Route("GET", "/wallets", list_wallets),
-    Route("GET", "/wallets/{walletId}", read_wallet),
-    Route("PUT", "/wallets/{walletId}", update_wallet),
-    Route("PUT", "/wallets/{walletId}/tags", tag_wallet),
-    Route("DELETE", "/wallets/{walletId}/tags", untag_wallet),
+    # A new wallet creates its signing key (Keys:Create, roles-and-permissions page); tags need Tags:Add.
+    Route("POST", "/wallets", create_wallet, permissions=("Wallets:Create", "Keys:Create"), audit_safe=True),
+    Route("GET", "/wallets", list_wallets, permissions=READ),
+    Route("GET", "/wallets/{walletId}", read_wallet, permissions=READ),
+    Route("PUT", "/wallets/{walletId}", update_wallet, permissions=("Wallets:Update",), audit_safe=True),
+    Route("PUT", "/wallets/{walletId}/tags", tag_wallet, permissions=("Wallets:Tags:Add",), audit_safe=True),
+    Route(
+        "DELETE",
+        "/wallets/{walletId}/tags",
+        untag_wallet,
+        permissions=("Wallets:Tags:Remove",),
+        audit_safe=True,
+    ),
 ]

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from dfns_sandbox import SandboxServer
+from local_stack.officer import OfficerDfnsClient
 from managed_accounts.dfns.client import DfnsClient
 from managed_accounts.dfns.errors import DfnsAuthError, DfnsConflict
 from managed_accounts.dfns.models import (
@@ -48,7 +49,9 @@ def whitelist(addresses: list[str]) -> PolicyBody:
 
 
 @pytest.fixture
-def clients(sandbox: SandboxServer) -> Iterator[tuple[DfnsClient, DfnsClient]]:
+def clients(sandbox: SandboxServer) -> Iterator[tuple[DfnsClient, OfficerDfnsClient, OfficerDfnsClient]]:
+    """The service account's client (default role), the officer's, and an officer-style client holding
+    the service account's credentials (to show the sandbox refuses what its role lacks)."""
     key = new_key("ed25519")
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -57,15 +60,21 @@ def clients(sandbox: SandboxServer) -> Iterator[tuple[DfnsClient, DfnsClient]]:
     officer = sandbox.officer
     with (
         DfnsClient(sandbox.url, creds.access_token, UserActionSigner(creds.cred_id, pem)) as service,
-        DfnsClient(
+        OfficerDfnsClient(
             sandbox.url, officer.token, UserActionSigner(officer.cred_id, officer.private_key_pem)
         ) as human,
+        OfficerDfnsClient(
+            sandbox.url, creds.access_token, UserActionSigner(creds.cred_id, pem), max_attempts=1
+        ) as impostor,
     ):
-        yield service, human
+        yield service, human, impostor
 
 
-def test_destination_approval_story(sandbox: SandboxServer, clients: tuple[DfnsClient, DfnsClient]):
-    service, officer = clients
+Clients = tuple[DfnsClient, OfficerDfnsClient, OfficerDfnsClient]
+
+
+def test_destination_approval_story(sandbox: SandboxServer, clients: Clients):
+    service, officer, impostor = clients
     wallet = service.create_wallet(
         CreateWalletBody(network="EthereumSepolia", name="Café client", tags=["client:c1"], external_id="c1")
     )
@@ -104,8 +113,9 @@ def test_destination_approval_story(sandbox: SandboxServer, clients: tuple[DfnsC
     pending = list(service.iter_approvals(status="Pending"))
     assert [a.id for a in pending] == [change.approval_id]
 
-    with pytest.raises(DfnsAuthError):  # the service account can never approve its own request
-        service.decide_approval(change.approval_id, DecisionBody(value="Approved"))
+    assert not hasattr(service, "decide_approval")  # the product's client has no way to vote
+    with pytest.raises(DfnsAuthError):  # and Dfns refuses the service account's vote anyway
+        impostor.decide_approval(change.approval_id, DecisionBody(value="Approved"))
     approval = officer.decide_approval(change.approval_id, DecisionBody(value="Approved", reason="KYC ok"))
     assert approval.status == "Approved"
     assert [d.user_id for d in approval.decisions] == [sandbox.officer.user_id]
@@ -136,11 +146,13 @@ def test_destination_approval_story(sandbox: SandboxServer, clients: tuple[DfnsC
     assert [r.action_path for r in rows] == ["POST /v2/policy-approvals/{approvalId}/decisions"]
 
 
-def test_ungoverned_update_applies_at_once(clients: tuple[DfnsClient, DfnsClient]):
-    service, _ = clients
+def test_ungoverned_update_applies_at_once(clients: Clients):
+    service, officer, _ = clients
     policy = service.create_policy(whitelist([]))
     outcome = service.update_policy(policy.id, whitelist([APPROVED]))
     assert isinstance(outcome, PolicyApplied)
-    archived = service.archive_policy(policy.id)
+    with pytest.raises(DfnsAuthError):  # the service account's role has no Policies:Delete
+        service.archive_policy(policy.id)
+    archived = officer.archive_policy(policy.id)
     assert isinstance(archived, PolicyApplied)
     assert archived.policy.status == "Archived"

@@ -10,6 +10,7 @@ from typing import Any, cast
 
 import boto3
 import pytest
+from dfns_sandbox.permissions import SERVICE_ACCOUNT_ROLE
 from managed_accounts.bootstrap import (
     WEBHOOK_EVENTS,
     BootstrapGateway,
@@ -19,8 +20,16 @@ from managed_accounts.bootstrap import (
     bootstrap_dfns,
 )
 from managed_accounts.config import LimitProfile, Settings
-from managed_accounts.dfns.errors import DfnsUnavailable
-from managed_accounts.dfns.models import ChangeRequest, CreateWebhookBody, Policy, PolicyBody, Webhook
+from managed_accounts.dfns.errors import DfnsNotFound, DfnsUnavailable
+from managed_accounts.dfns.identity import HeldPermissions
+from managed_accounts.dfns.models import (
+    ChangeRequest,
+    CreateWebhookBody,
+    Permission,
+    Policy,
+    PolicyBody,
+    Webhook,
+)
 from managed_accounts.domain.ports import ChangeRequestPending, PolicyApplied, PolicyChangeOutcome
 from managed_accounts.secrets import SecretFormatError
 from moto import mock_aws
@@ -29,12 +38,17 @@ from functions.bootstrap import handler as bootstrap_handler
 
 URL = "https://api.example.com/prod/webhooks/dfns"
 OFFICER = "us-officer-1"
+SERVICE_ACCOUNT = "us-service-account"
+DEFAULT_ROLE = list(SERVICE_ACCOUNT_ROLE)
 
 
 class FakeDfns:
     """Policies and webhooks as Dfns keeps them, with ``Policies:Modify`` gating and failure injection."""
 
-    def __init__(self) -> None:
+    def __init__(self, operations: list[str] | None = None) -> None:
+        # The service account's role: by default exactly what docs/DEPLOY.md lists.
+        self.role = Permission(id="pm-svc", name="managed-accounts", operations=operations or DEFAULT_ROLE)
+        self.role_read_by: list[str] = []
         self.policies: dict[str, Policy] = {}
         self.webhooks: dict[str, Webhook] = {}
         self.writes: list[str] = []
@@ -86,6 +100,15 @@ class FakeDfns:
 
     def by_name(self) -> dict[str, Policy]:
         return {p.name: p for p in self.policies.values()}
+
+    def token_user_id(self) -> str | None:
+        return SERVICE_ACCOUNT
+
+    def own_permissions(self, service_account_id: str | None = None) -> HeldPermissions:
+        self.role_read_by.append(service_account_id or "")
+        if service_account_id != SERVICE_ACCOUNT:
+            raise DfnsNotFound("service account not found", status=404)
+        return HeldPermissions(SERVICE_ACCOUNT, (self.role,))
 
 
 class MemorySecrets:
