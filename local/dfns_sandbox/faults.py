@@ -11,6 +11,7 @@ import random
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,22 +98,45 @@ class Faults:
             raise ApiError(self.rng.choice([500, 502, 503]), "Internal server error (injected)")
 
 
-def _checked(wire: str, value: Any) -> Any:
-    if wire in {"webhookShuffle", "reserialize"}:
-        if not isinstance(value, bool):
-            raise bad_request(f"{wire} must be a boolean", field=wire)
-        return value
-    if wire == "rateLimitPerMinute":
-        if value is not None and not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
-            raise bad_request("rateLimitPerMinute must be a non-negative integer or null", field=wire)
-        return value or None  # 0 and null both remove the limit
-    if wire == "latencyMs":
-        if not (isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 60_000):
-            raise bad_request("latencyMs must be an integer 0..60000", field=wire)
-        return value
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _flag(wire: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise bad_request(f"{wire} must be a boolean", field=wire)
+    return value
+
+
+def _rate_limit(wire: str, value: Any) -> int | None:
+    if value is not None and not (_is_int(value) and value >= 0):
+        raise bad_request("rateLimitPerMinute must be a non-negative integer or null", field=wire)
+    return value or None  # 0 and null both remove the limit
+
+
+def _latency(wire: str, value: Any) -> int:
+    if not (_is_int(value) and 0 <= value <= 60_000):
+        raise bad_request("latencyMs must be an integer 0..60000", field=wire)
+    return int(value)
+
+
+def _rate(wire: str, value: Any) -> float:
     if not (isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1):
         raise bad_request(f"{wire} must be a number between 0 and 1", field=wire)
     return float(value)
+
+
+_CHECKS: dict[str, Callable[[str, Any], Any]] = {
+    "webhookShuffle": _flag,
+    "reserialize": _flag,
+    "rateLimitPerMinute": _rate_limit,
+    "latencyMs": _latency,
+}
+
+
+def _checked(wire: str, value: Any) -> Any:
+    check = _CHECKS.get(wire)
+    return _rate(wire, value) if check is None else check(wire, value)
 
 
 class RequestLog:

@@ -256,18 +256,14 @@ def paginate(
     what it sees. The next token is absent on the last page (the page after it would be empty).
     """
     limit = parse_limit(args.get("limit"), default_limit)
-    step = -1 if newest_first else 1
     token = args.get("paginationToken")
-    position = _decode_position(token, len(items)) if token else (len(items) - 1 if newest_first else 0)
-    page: list[Json] = []
-    while 0 <= position < len(items) and len(page) < limit:
-        item = items[position]
-        position += step
-        if keep is None or keep(item):
-            page.append(render(item))
-    while 0 <= position < len(items) and keep is not None and not keep(items[position]):
-        position += step  # look ahead: no token when nothing matches any more
-    return page, (_encode_position(position) if 0 <= position < len(items) else None)
+    start = _decode_position(token, len(items)) if token else (len(items) - 1 if newest_first else 0)
+    wanted = keep or (lambda _: True)
+    positions = range(start, -1, -1) if newest_first else range(start, len(items))
+    matching = (p for p in positions if wanted(items[p]))
+    page = [render(items[p]) for p in itertools.islice(matching, limit)]
+    following = next(matching, None)  # look ahead: no token when nothing matches any more
+    return page, (None if following is None else _encode_position(following))
 
 
 def page_body(items: list[Json], next_token: str | None, **extra: Any) -> Json:

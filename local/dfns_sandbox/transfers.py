@@ -64,17 +64,28 @@ def _validate(body: Json, network: str) -> None:
     if kind not in _FIELDS:
         raise bad_request("kind must be Native or Erc20 in the sandbox", field="kind")
     reject_unknown(body, _FIELDS[kind])
-    evm = NETWORKS[network].evm
+    _validate_required(body, kind)
+    _validate_addresses(body, kind, NETWORKS[network].evm)
+    _validate_options(body)
+
+
+def _validate_required(body: Json, kind: str) -> None:
     for key in ("to", "amount", *(["contract"] if kind == "Erc20" else [])):
         if not isinstance(body.get(key), str) or not body[key]:
             raise bad_request(f"{key} is required", field=key)
     if not AMOUNT.match(body["amount"]):
         raise bad_request("amount must be an integer string in the smallest unit (^\\d+$)", field="amount")
+
+
+def _validate_addresses(body: Json, kind: str, evm: bool) -> None:
     if kind == "Erc20" and not evm:
         raise bad_request("Erc20 transfers need an EVM wallet", field="kind")
     for key in ("to", "contract"):
         if key in body and evm and not EVM_ADDRESS.match(body[key]):
             raise bad_request(f"{key} must be an EVM address ^0x[0-9a-fA-F]{{40}}$", field=key)
+
+
+def _validate_options(body: Json) -> None:
     if "priority" in body and body["priority"] not in {"Slow", "Standard", "Fast"}:
         raise bad_request("priority must be Slow, Standard or Fast", field="priority")
     for flag in ("offer", "useDurableNonce", "createDestinationAccount"):
@@ -82,6 +93,10 @@ def _validate(body: Json, network: str) -> None:
             raise bad_request(f"{flag} must be a boolean", field=flag)
     if "expiresAt" in body and not _is_iso(body["expiresAt"]):
         raise bad_request("expiresAt must be an ISO 8601 date", field="expiresAt")
+    _validate_external_id(body)
+
+
+def _validate_external_id(body: Json) -> None:
     external_id = body.get("externalId")
     if external_id is not None and not (isinstance(external_id, str) and 1 <= len(external_id) <= 50):
         raise bad_request("externalId must be a string of 1 to 50 characters", field="externalId")

@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from dfns_sandbox import SandboxServer
+from dfns_sandbox.permissions import SERVICE_ACCOUNT_ROLE
 from local_stack.officer import OfficerDfnsClient
 from managed_accounts.dfns.client import DfnsClient
 from managed_accounts.dfns.errors import DfnsAuthError, DfnsConflict
@@ -29,7 +31,7 @@ from managed_accounts.dfns.models import (
     WhitelistConfiguration,
     WhitelistRule,
 )
-from managed_accounts.dfns.signing import UserActionSigner
+from managed_accounts.dfns.signing import UserActionSigner, b64url_decode
 from managed_accounts.domain.ports import ChangeRequestPending, PolicyApplied
 
 from tests.contract.dfns_helpers import new_key, public_pem
@@ -144,6 +146,41 @@ def test_destination_approval_story(sandbox: SandboxServer, clients: Clients):
         now - timedelta(days=1), now + timedelta(days=1), user_id=sandbox.officer.user_id
     )
     assert [r.action_path for r in rows] == ["POST /v2/policy-approvals/{approvalId}/decisions"]
+    log = service.get_audit_log(rows[0].audit_log_id)  # who approved, with the proof
+    assert (log.user_id, log.response_status) == (sandbox.officer.user_id, 200)
+    credential = log.first_factor_credential
+    assert credential is not None
+    assert credential.public_key is not None
+    assert credential.signature is not None
+    assert credential.client_data is not None
+    officer_key = serialization.load_pem_public_key(credential.public_key.encode())
+    assert isinstance(officer_key, ed25519.Ed25519PublicKey)
+    officer_key.verify(b64url_decode(credential.signature), b64url_decode(credential.client_data))
+
+
+def test_the_service_account_reads_its_own_permissions(clients: Clients):
+    service, officer, _ = clients
+    user_id = service.token_user_id()
+    assert user_id is not None
+    assert user_id.startswith("us-")
+
+    held = service.own_permissions()
+
+    assert held.user_id == user_id
+    [role] = held.roles
+    assert role.name == "ManagedAccountsServiceAccount"
+    assert sorted(role.operations) == sorted(SERVICE_ACCOUNT_ROLE)
+    assert "Wallets:Tags:Remove" not in held.operations()
+    assert held.sources_of("Wallets:Create") == [
+        f"ManagedAccountsServiceAccount ({role.id})",
+        "userInfo.permissions",  # the deprecated flat list says the same
+    ]
+    account = service.get_service_account(user_id)
+    assert account.user_info.is_service_account is True
+    assert [a.permission_id for a in account.assignments()] == [role.id]
+    with pytest.raises(DfnsAuthError):  # reading a role needs Permissions:Read, not in its role
+        service.get_permission(role.id)
+    assert officer.get_permission(role.id).operations == role.operations
 
 
 def test_ungoverned_update_applies_at_once(clients: Clients):

@@ -359,6 +359,16 @@ class SecretsManagerWebhookSecrets:
         self._client.put_secret_value(SecretId=self._name, SecretString=record.to_secret_string())
 
 
+def _usable(webhook: Webhook, stored: WebhookSecretRecord | None) -> bool:
+    """The webhook whose secret we hold, enabled and subscribed to every kind the endpoint handles."""
+    return (
+        stored is not None
+        and webhook.id == stored.webhook_id
+        and webhook.status == "Enabled"
+        and set(WEBHOOK_EVENTS) <= set(webhook.events)
+    )
+
+
 def _ensure_webhook(
     gateway: BootstrapGateway,
     webhook_url: str,
@@ -366,17 +376,7 @@ def _ensure_webhook(
     stored: WebhookSecretRecord | None,
 ) -> tuple[str, WebhookOutcomeKind]:
     ours = [w for w in gateway.iter_webhooks() if w.url == webhook_url]
-    keep = next(
-        (
-            w
-            for w in ours
-            if stored is not None
-            and w.id == stored.webhook_id
-            and w.status == "Enabled"
-            and set(WEBHOOK_EVENTS) <= set(w.events)
-        ),
-        None,
-    )
+    keep = next((w for w in ours if _usable(w, stored)), None)
     # Any other webhook on our URL signs with a secret we do not hold (e.g. a crash between create and
     # store): its events would only be refused, so it goes.
     for webhook in ours:
