@@ -34,6 +34,7 @@ from managed_accounts.dfns.models import (
 )
 from managed_accounts.domain.ports import ChangeRequestPending, PolicyApplied, PolicyChangeOutcome
 from managed_accounts.secrets import SecretFormatError
+from managed_accounts.wiring import BootstrapDependencies
 from moto import mock_aws
 
 from functions.bootstrap import handler as bootstrap_handler
@@ -350,23 +351,23 @@ class LambdaContext:
     aws_request_id: str = "req-1"
 
 
-def _deps(
-    dfns: FakeDfns, secrets: MemorySecrets, *, credentials: bool = True
-) -> bootstrap_handler.Dependencies:
+def _deps(dfns: FakeDfns, secrets: MemorySecrets, *, credentials: bool = True) -> BootstrapDependencies:
     def gateway() -> BootstrapGateway:
         if not credentials:
             raise SecretFormatError("secret managed-accounts/dfns-service-account lacks ['credId']")
         return cast(BootstrapGateway, dfns)
 
-    return bootstrap_handler.Dependencies(
+    return BootstrapDependencies(
         settings=_settings(), webhook_url=URL, gateway=gateway, webhook_secrets=cast(Any, secrets)
     )
 
 
 @pytest.mark.filterwarnings("ignore:No application metrics")
 def test_create_bootstraps_and_reports_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+    from managed_accounts import wiring
+
     dfns, secrets = FakeDfns(), MemorySecrets()
-    monkeypatch.setattr(bootstrap_handler, "build_dependencies", lambda: _deps(dfns, secrets))
+    monkeypatch.setattr(wiring, "bootstrap_dependencies", lambda: _deps(dfns, secrets))
 
     response = bootstrap_handler.handler({"RequestType": "Create"}, LambdaContext())
 
