@@ -38,11 +38,6 @@ RESOURCE_SETTINGS = frozenset(
 class DeploySettings(Settings):
     """``Settings`` from the given values only: the synth machine's environment must not leak in."""
 
-    # How many compliance officers must approve a policy change (the bootstrap's governance policy reads
-    # COMPLIANCE_QUORUM). Declared here as well so a stage can set it whichever layer version is deployed;
-    # Settings itself declares the same field.
-    compliance_quorum: int = Field(default=1, ge=1)
-
     @classmethod
     def settings_customise_sources(
         cls,
