@@ -19,12 +19,10 @@ skipped with a warning rather than ending the listing.
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, Unpack
 from urllib.parse import quote
 
 import httpx
@@ -56,7 +54,7 @@ from managed_accounts.dfns.models import (
 )
 from managed_accounts.dfns.pagination import iter_items, page_size_param
 from managed_accounts.dfns.signing import UserActionSigner
-from managed_accounts.dfns.transport import DEFAULT_USER_AGENT, DfnsTransport, Method, json_object
+from managed_accounts.dfns.transport import DfnsTransport, Method, TransportOptions, json_object
 from managed_accounts.domain.ports import ChangeRequestPending, PolicyApplied, PolicyChangeOutcome
 from managed_accounts.observability import logger
 
@@ -86,33 +84,9 @@ class DfnsClient:
     """A Dfns API client for one identity (a service account, or a compliance officer's own credential)."""
 
     def __init__(
-        self,
-        base_url: str,
-        token: str,
-        signer: UserActionSigner,
-        *,
-        http_client: httpx.Client | None = None,
-        timeout: float = 10.0,
-        deadline: float = 25.0,
-        max_attempts: int = 4,
-        user_agent: str = DEFAULT_USER_AGENT,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        rng: Callable[[], float] = random.random,
+        self, base_url: str, token: str, signer: UserActionSigner, **options: Unpack[TransportOptions]
     ) -> None:
-        self._transport = DfnsTransport(
-            str(base_url),
-            token,
-            signer,
-            http_client=http_client,
-            timeout=timeout,
-            deadline=deadline,
-            max_attempts=max_attempts,
-            user_agent=user_agent,
-            sleep=sleep,
-            clock=clock,
-            rng=rng,
-        )
+        self._transport = DfnsTransport(str(base_url), token, signer, **options)
         self._token_user_id = token_user_id(token)
 
     def __repr__(self) -> str:
