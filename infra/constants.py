@@ -35,5 +35,7 @@ BOOTSTRAP_TIMEOUT = Duration.minutes(5)
 RECONCILE_EVERY = Duration.minutes(5)
 
 SECURITY_DRIFT_METRIC = "SecurityDrift"
+# Emitted by the reconciler: accounts short of active past the onboarding lease.
+ONBOARDING_STUCK_METRIC = "OnboardingStuck"
 ORDER_LEG_MAX_RECEIVES = 3
 ORDER_LEG_VISIBILITY = Duration.minutes(2)

@@ -15,7 +15,12 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.capabilities.secrets import allow_service_to_publish_encrypted
-from infra.constants import METRICS_NAMESPACE, SECURITY_DRIFT_METRIC, SERVICE_NAME
+from infra.constants import (
+    METRICS_NAMESPACE,
+    ONBOARDING_STUCK_METRIC,
+    SECURITY_DRIFT_METRIC,
+    SERVICE_NAME,
+)
 
 _PERIOD = Duration.minutes(5)
 
@@ -84,4 +89,15 @@ class ObservabilityConstruct(Construct):
                 statistic="Sum",
             ),
             "A managed wallet lost its tags or a whitelist differs from the approved mirror: investigate now",
+        )
+        alarm(
+            "OnboardingStuck",
+            cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=ONBOARDING_STUCK_METRIC,
+                dimensions_map={"service": SERVICE_NAME},
+                period=_PERIOD,
+                statistic="Maximum",
+            ),
+            "Accounts short of active past the onboarding lease (the reconciler resumes them): look if it lasts",
         )

@@ -67,6 +67,8 @@ def test_security_drift_and_dead_letters_raise_alarms(template: Any) -> None:
     assert drift["Namespace"] == "ManagedAccounts"
     assert drift["Threshold"] == 1
     assert drift["TreatMissingData"] == "notBreaching"
+    [stuck] = [a for a in alarms if a.get("MetricName") == "OnboardingStuck"]
+    assert stuck["Namespace"] == "ManagedAccounts"
     [dlq] = [a for a in alarms if a.get("MetricName") == "ApproximateNumberOfMessagesVisible"]
     assert dlq["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
 
