@@ -125,7 +125,7 @@ def main() -> None:
     header = [
         "# Benchmarks",
         "",
-        f"Written by `make bench` (`.venv/bin/python -m benchmarks`) on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC,",
+        f"Written by `make bench` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC,",
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
         "Each section names the module that measured it; `.venv/bin/python -m <module>` shows its raw JSON.",
         "Absolute times depend on the machine's load; ratios are to a baseline measured in the same run.",

@@ -99,5 +99,5 @@ class ObservabilityConstruct(Construct):
                 period=_PERIOD,
                 statistic="Maximum",
             ),
-            "Accounts short of active past the onboarding lease (the reconciler resumes them): look if it lasts",
+            "Accounts short of active past the onboarding lease (the reconciler resumes them)",
         )
