@@ -13,16 +13,41 @@ CDK := npx --yes --prefix .tools/cdk cdk
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
+# Quiet, and on stderr: `TOKEN=$$(make -s token CLIENT=alice)` must capture the token only, even on a
+# machine where uv is bootstrapped by that very command.
 .tools/bin/uv:
-	python3 -m venv .tools
-	.tools/bin/python -m pip install --quiet uv
+	@echo "bootstrapping uv into .tools/ (it is not on the PATH)" >&2
+	@python3 -m venv .tools >&2
+	@.tools/bin/python -m pip install --quiet uv >&2
 
 install: $(UV) ## create .venv with every dependency group (locked)
 	$(UV) sync --locked --all-groups
 
-run: $(UV) ## start the whole product on loopback (API :3000, Dfns sandbox :3001, moto :3002)
-	$(UV) sync --locked --group local
-	$(UV) run --no-sync managed-accounts run
+run: $(UV) ## start the whole product on loopback (API :3000, Dfns sandbox :3001, moto :3002); VERBOSE=1
+	$(UV) sync --locked --inexact --group local
+	@$(UV) run --no-sync managed-accounts run $(if $(VERBOSE),--verbose)
+
+# The commands to use with a running stack (`make run` prints them). They install what they need
+# quietly and print only their result.
+.PHONY: local-env token approvals approve deny demo
+local-env: $(UV)
+	@$(UV) sync --locked --inexact --group local --quiet >&2
+
+token: local-env ## a dev JWT for the running stack: TOKEN=$(make -s token CLIENT=alice) [OPERATOR=1]
+	@$(if $(CLIENT),,$(error usage: TOKEN=$$(make -s token CLIENT=<clientId>) [OPERATOR=1]))
+	@$(UV) run --no-sync managed-accounts token "$$CLIENT" $(if $(OPERATOR),--operator)
+
+approvals: local-env ## the approvals waiting for the compliance officer in the Dfns sandbox
+	@$(UV) run --no-sync managed-accounts sandbox approvals
+
+approve: local-env ## the officer approves the pending approval (APPROVAL=<id> when several wait)
+	@$(UV) run --no-sync managed-accounts sandbox approve $(APPROVAL)
+
+deny: local-env ## the officer denies it: make deny [APPROVAL=<id>] [REASON=text]
+	@$(UV) run --no-sync managed-accounts sandbox deny $(APPROVAL) $(if $(REASON),--reason "$$REASON")
+
+demo: local-env ## the whole story against the running stack, narrated
+	@$(UV) run --no-sync managed-accounts demo
 
 lint: install ## ruff (lint + format check) and mypy
 	$(UV) run --no-sync ruff check .
@@ -40,12 +65,14 @@ test: lint ## lint, then the whole test suite with coverage
 unit: install ## unit tests only (fast)
 	$(UV) run --no-sync pytest tests/unit
 
-synth: install ## synthesise the CDK app into cdk.out/ (offline, cdk-nag attached)
-	CDK_OUTDIR=cdk.out $(UV) run --no-sync python infra/app.py
+# The layer build (infra/bundling.py) runs the same uv: UV names it (uv run sets it too).
+synth: install ## synthesise the CDK app into cdk.out/ (cdk-nag attached; builds the Lambda layer if stale)
+	CDK_OUTDIR=cdk.out UV="$(abspath $(UV))" $(UV) run --no-sync python infra/app.py
 
-deploy: install ## cdk deploy STAGE=<name> with the pinned CDK CLI 2.x
+deploy: install ## cdk deploy STAGE=<name> [THROWAWAY=true] with the pinned CDK CLI 2.x
 	npm install --silent --prefix .tools/cdk aws-cdk@2.1148
-	$(CDK) deploy --app "$(UV) run --no-sync python infra/app.py" -c stage=$(STAGE) --require-approval broadening
+	UV="$(abspath $(UV))" $(CDK) deploy --app "$(abspath $(UV)) run --no-sync python infra/app.py" \
+		-c stage=$(STAGE) $(if $(THROWAWAY),-c throwaway=$(THROWAWAY)) --require-approval broadening
 
 openapi: install ## write the merged OpenAPI document to docs/openapi.json (a test fails when it is stale)
 	$(UV) run --no-sync python -m local_stack.openapi_doc

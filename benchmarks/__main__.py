@@ -153,9 +153,9 @@ def main() -> None:
     header = [
         "# Benchmarks",
         "",
-        f"Written by `make bench` (`uv run python -m benchmarks`) on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC,",
+        f"Written by `make bench` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC,",
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
-        "Each section names the module that measured it; `uv run python -m <module>` shows its raw JSON.",
+        "Each section names the module that measured it; `.venv/bin/python -m <module>` shows its raw JSON.",
         "Absolute times depend on the machine's load; ratios are to a baseline measured in the same run.",
         "",
     ]

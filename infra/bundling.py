@@ -5,6 +5,11 @@ runtime has them), pinned to the versions in ``uv.lock`` so Lambda runs what the
 ``layers/common/managed_accounts``. Each part is rebuilt only when its inputs change (a hash kept in a
 stamp file under ``build/``). Each function's asset is simply its folder ``functions/<name>/``.
 
+The build runs ``uv`` (``uv export`` for the pins, ``uv pip install --target`` for the wheels): the project's
+venv is made by uv and has no pip. ``find_uv`` takes the uv the Makefile uses (``$UV``, which ``uv run``
+also sets), else ``uv`` on the PATH, else the one ``make`` bootstraps into ``.tools/bin``, and otherwise
+fails with the command that fixes it.
+
 Tests synthesise with bundling skipped (``-c bundling=skip`` or ``MANAGED_ACCOUNTS_SKIP_BUNDLING=1``): the
 layer is then a placeholder directory, so nothing is downloaded and synth stays fast.
 """
@@ -16,7 +21,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import tomllib
 from collections.abc import Iterable
@@ -34,6 +38,8 @@ from infra.constants import (
 )
 
 SKIP_ENV = "MANAGED_ACCOUNTS_SKIP_BUNDLING"
+UV_ENV = "UV"
+TOOLS_UV = ROOT / ".tools" / "bin" / "uv"  # where the Makefile bootstraps uv when none is on the PATH
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache")
 
 
@@ -73,10 +79,31 @@ def _stale(stamp: Path, key: str) -> bool:
     return not stamp.exists() or stamp.read_text() != key
 
 
-def _locked_constraints(build_dir: Path) -> Path | None:
-    """The runtime pins from uv.lock as a pip constraints file (None without uv or a lock)."""
-    uv = shutil.which("uv")
-    if uv is None or not (ROOT / "uv.lock").exists():
+class BundlingError(RuntimeError):
+    """The layer cannot be built on this machine; the message says how to fix it."""
+
+
+def find_uv() -> str:
+    """The uv executable: ``$UV`` (set by the Makefile, and by ``uv run`` itself), ``uv`` on the PATH, or
+    ``.tools/bin/uv`` (the Makefile's bootstrap)."""
+    configured = os.environ.get(UV_ENV, "")
+    if configured:
+        if not (os.path.isfile(configured) and os.access(configured, os.X_OK)):
+            raise BundlingError(f"{UV_ENV}={configured} is not an executable uv")
+        return configured
+    for candidate in (shutil.which("uv"), str(TOOLS_UV)):
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    raise BundlingError(
+        "building the Lambda layer needs uv, and none was found ($UV, PATH, .tools/bin/uv): run `make synth` "
+        "(it bootstraps uv into .tools/bin), or set UV=/path/to/uv. To synthesise without the layer (tests "
+        f"only, never deploy that), pass -c bundling=skip or set {SKIP_ENV}=1."
+    )
+
+
+def _locked_constraints(build_dir: Path, uv: str) -> Path | None:
+    """The runtime pins from uv.lock as a pip constraints file (None without a lock)."""
+    if not (ROOT / "uv.lock").exists():
         return None
     target = build_dir / "layer-constraints.txt"
     subprocess.run(  # noqa: S603 - a fixed command, no outside input
@@ -87,15 +114,12 @@ def _locked_constraints(build_dir: Path) -> Path | None:
     return target
 
 
-def _pip_install(target: Path, requirements: list[str], constraints: Path | None) -> None:
-    # uv's pip is used when present (the project venv has no pip); plain pip takes the same flags.
-    uv = shutil.which("uv")
-    base = (
-        [uv, "pip", "install", "--quiet", "--python-platform", UV_PYTHON_PLATFORM]
-        if uv
-        else [sys.executable, "-m", "pip", "install", "--platform", PIP_PLATFORM, "--implementation", "cp"]
-    )
-    command = [*base, "--target", str(target), "--python-version", PYTHON_VERSION, "--only-binary", ":all:"]
+def _pip_install(target: Path, requirements: list[str], constraints: Path | None, uv: str) -> None:
+    """``uv pip install`` of wheels only, for Lambda's platform and CPython, into ``target``."""
+    command = [
+        uv, "pip", "install", "--quiet", "--python-platform", UV_PYTHON_PLATFORM,
+        "--target", str(target), "--python-version", PYTHON_VERSION, "--only-binary", ":all:",
+    ]  # fmt: skip
     if constraints is not None:
         command += ["--constraint", str(constraints)]
     subprocess.run([*command, *requirements], check=True, cwd=ROOT)  # noqa: S603 - pyproject's own deps
@@ -122,7 +146,8 @@ def build_common_layer(build_dir: Path = BUILD_DIR) -> Path:
     deps_stamp = build_dir / "layer-deps.stamp"
     if _stale(deps_stamp, deps_key) or not site.exists():
         shutil.rmtree(layer, ignore_errors=True)
-        _pip_install(site, requirements, _locked_constraints(build_dir))
+        uv = find_uv()
+        _pip_install(site, requirements, _locked_constraints(build_dir, uv), uv)
         _prune_runtime_provided(site)
         deps_stamp.write_text(deps_key)
         (build_dir / "layer-source.stamp").unlink(missing_ok=True)

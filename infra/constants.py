@@ -33,11 +33,15 @@ API_FUNCTION_TIMEOUT = Duration.seconds(29)  # API Gateway's integration timeout
 RECONCILER_TIMEOUT = Duration.minutes(5)
 BOOTSTRAP_TIMEOUT = Duration.minutes(5)
 RECONCILE_EVERY = Duration.minutes(5)
+AUDIT_INGEST_TIMEOUT = Duration.minutes(5)
+AUDIT_INGEST_EVERY = Duration.minutes(5)
 
 SECURITY_DRIFT_METRIC = "SecurityDrift"
+# Emitted by the reconciler: accounts short of active past the onboarding lease.
+ONBOARDING_STUCK_METRIC = "OnboardingStuck"
+# Emitted by the audit-log ingestion (functions/reports/audit_ingest.py): Dfns cut an export at its row
+# cap (it is fetched again in narrower windows), and a run that ended before catching up.
+AUDIT_EXPORT_TRUNCATED_METRIC = "AuditExportTruncated"
+AUDIT_INGEST_STOPPED_METRIC = "AuditIngestStopped"
 ORDER_LEG_MAX_RECEIVES = 3
 ORDER_LEG_VISIBILITY = Duration.minutes(2)
-
-# The function folders that are not API routes (routes.FUNCTIONS lists the others).
-RECONCILER = ("reconciler", "webhooks", "reconciler.handler")  # id, folder, handler
-BOOTSTRAP = ("bootstrap", "bootstrap", "handler.handler")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,8 @@ from infra.capabilities.observability import ObservabilityConstruct
 from infra.capabilities.schedules import SchedulesConstruct
 from infra.capabilities.secrets import SecretsConstruct
 from infra.config import StageConfig, load_stage_config
-from infra.constants import BOOTSTRAP, CDK_JSON, DEFAULT_STAGE, RECONCILER, SERVICE_NAME, STACK_ID
+from infra.constants import CDK_JSON, DEFAULT_STAGE, SERVICE_NAME, STACK_ID
+from infra.specs import BOOTSTRAP_ID, SPECS, FunctionSpec, function_specs
 
 
 class ManagedAccountsStack(Stack):
@@ -34,6 +36,7 @@ class ManagedAccountsStack(Stack):
         stage: str,
         config: StageConfig,
         layer_dir: Path,
+        specs: Iterable[FunctionSpec] = SPECS,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -41,41 +44,53 @@ class ManagedAccountsStack(Stack):
         Tags.of(self).add("service", SERVICE_NAME)
         Tags.of(self).add("stage", stage)
         environment = config.function_environment(stage)
-        if not config.app_settings(stage).compliance_approver_ids:
+        settings = config.app_settings(stage)
+        if not settings.compliance_approver_ids:
             Annotations.of(self).add_warning_v2(
                 "managed-accounts:no-compliance-approvers",
                 f"stages.{stage}.settings.complianceApproverIds is empty: the Dfns bootstrap will refuse to "
                 "run (a governance policy nobody can approve would lock every policy). See docs/DEPLOY.md.",
             )
         retention = logs.RetentionDays[config.log_retention]
-        retain = config.retains_data(stage)
+        retain = config.retains_data
+        if not retain:
+            Annotations.of(self).add_warning_v2(
+                "managed-accounts:throwaway",
+                f"stage {stage} is throwaway: its tables and secrets are deleted with the stack.",
+            )
 
         self.secrets = SecretsConstruct(self, "Secrets", stage=stage, retain=retain)
         self.data = DataConstruct(self, "Data", retain=retain)
         self.events = EventsConstruct(self, "Events", stage=stage, key=self.secrets.key)
+        self.schedules = SchedulesConstruct(self, "Schedules")
+        checked = function_specs(specs)
         self.functions = FunctionsConstruct(
             self,
             "Functions",
+            specs=checked,
             layer_dir=layer_dir,
             environment=environment,
             data=self.data,
             secrets=self.secrets,
             bus=self.events.bus,
+            order_queue=self.schedules.order_queue,
             log_retention=retention,
         )
         functions = self.functions.functions
+        for spec in checked:
+            for schedule in spec.schedules:
+                self.schedules.add(schedule, functions[spec.id])
         self.api = ApiConstruct(
             self,
             "Api",
             stage=stage,
             functions=dict(functions),
-            frontend_origins=list(config.app_settings(stage).frontend_origins),
-            throttle_rate=config.api_throttle_rate,
-            throttle_burst=config.api_throttle_burst,
+            frontend_origins=list(settings.frontend_origins),
+            throttles=config.api_throttles,
             log_retention=retention,
             retain=retain,
         )
-        bootstrap_function = functions[BOOTSTRAP[0]]
+        bootstrap_function = functions[BOOTSTRAP_ID]
         bootstrap_function.add_environment("WEBHOOK_URL", self.api.webhook_url)
         self.bootstrap = DfnsBootstrapConstruct(
             self,
@@ -84,7 +99,6 @@ class ManagedAccountsStack(Stack):
             environment={**environment, "WEBHOOK_URL": self.api.webhook_url},
             log_retention=retention,
         )
-        self.schedules = SchedulesConstruct(self, "Schedules", reconciler=functions[RECONCILER[0]])
         self.observability = ObservabilityConstruct(
             self,
             "Observability",
@@ -111,12 +125,16 @@ class ManagedAccountsStack(Stack):
 
 
 def build_app(
-    *, nag: bool = True, outdir: str | None = None, context: dict[str, Any] | None = None
+    *,
+    nag: bool = True,
+    outdir: str | None = None,
+    context: dict[str, Any] | None = None,
+    specs: Iterable[FunctionSpec] = SPECS,
 ) -> tuple[App, ManagedAccountsStack]:
     """The app with its one stack; ``nag`` attaches cdk-nag's AwsSolutions checks (findings fail synth).
 
     Without the CDK CLI (``make synth``, tests) nobody reads ``cdk.json``: its context is loaded here, and
-    ``context`` overrides it.
+    ``context`` overrides it. ``specs`` replaces the function specs (tests of the spec machinery).
     """
     if "CDK_CONTEXT_JSON" not in os.environ:
         context = {**json.loads(CDK_JSON.read_text()).get("context", {}), **(context or {})}
@@ -127,8 +145,11 @@ def build_app(
         app,
         STACK_ID,
         stage=stage,
-        config=load_stage_config(app.node.try_get_context("stages"), stage),
+        config=load_stage_config(
+            app.node.try_get_context("stages"), stage, throwaway=app.node.try_get_context("throwaway")
+        ),
         layer_dir=common_layer_dir(skip=skip),
+        specs=specs,
         stack_name=f"{SERVICE_NAME}-{stage}",
         description=f"Managed investment accounts on Dfns ({stage})",
         env=Environment(

@@ -1,11 +1,15 @@
 """The REST API built from ``managed_accounts.routes.ROUTES`` (the same table the local gateway uses):
-Cognito on client and operator routes, none on the Dfns webhook (its HMAC is the authentication)."""
+Cognito on client and operator routes, none on the Dfns webhook (its HMAC is the authentication); a
+throttle per route (``config.ApiThrottles``: by route class, overridable per route); API Gateway's own
+errors in the product's ``{"error": {"code", "message"}}`` shape."""
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import dataclass
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Annotations, Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_lambda as lambda_
@@ -14,8 +18,85 @@ from constructs import Construct
 from managed_accounts.routes import OPERATORS_GROUP, ROUTES
 
 from infra.capabilities.waf import WebAclConstruct
+from infra.config import ApiThrottles
 from infra.constants import SERVICE_NAME
 from infra.nag import acknowledge
+
+CORS_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key"]
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayError:
+    """A gateway response: API Gateway's own answer (authorizer, throttling, WAF, integration failure)."""
+
+    type: apigateway.ResponseType
+    code: str  # the product's error code
+    message: str | None = None  # None: API Gateway's own message
+    status: str | None = None  # None: API Gateway's status for that type
+
+
+GATEWAY_ERRORS = (
+    GatewayError(apigateway.ResponseType.DEFAULT_4_XX, "bad_request"),
+    GatewayError(apigateway.ResponseType.DEFAULT_5_XX, "gateway_error"),
+    GatewayError(apigateway.ResponseType.UNAUTHORIZED, "unauthorized", "a valid bearer token is required"),
+    GatewayError(apigateway.ResponseType.ACCESS_DENIED, "forbidden"),
+    # API Gateway answers an unknown path or method with 403 "Missing Authentication Token": the resolver's
+    # 404 for an unknown route is what the contract (and the local gateway) says.
+    GatewayError(apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN, "not_found", "no such route", "404"),
+    GatewayError(apigateway.ResponseType.WAF_FILTERED, "forbidden", "the request was blocked"),
+    GatewayError(apigateway.ResponseType.THROTTLED, "rate_limited", "too many requests; retry shortly"),
+    GatewayError(apigateway.ResponseType.REQUEST_TOO_LARGE, "payload_too_large", "the body is too large"),
+    GatewayError(apigateway.ResponseType.INTEGRATION_TIMEOUT, "timeout", "the request took too long; retry"),
+)
+
+
+def error_template(error: GatewayError) -> str:
+    """A gateway response body: simple substitution, no VTL (``messageString`` is already JSON-quoted)."""
+    message = json.dumps(error.message) if error.message else "$context.error.messageString"
+    return f'{{"error":{{"code":{json.dumps(error.code)},"message":{message}}}}}'
+
+
+def _cors(frontend_origins: list[str]) -> apigateway.CorsOptions | None:
+    """Preflight for the configured frontend origins only; none at all without one."""
+    if not frontend_origins:
+        return None
+    return apigateway.CorsOptions(
+        allow_origins=frontend_origins,
+        allow_methods=sorted({r.method for r in ROUTES}),
+        allow_headers=CORS_HEADERS,
+        max_age=Duration.hours(1),
+    )
+
+
+def _stage_options(
+    stage: str, access_logs: logs.ILogGroup, throttles: ApiThrottles
+) -> apigateway.StageOptions:
+    """Logs, metrics and traces; the stage-wide throttle ("/*/*", e.g. CORS preflights) and one per route."""
+    return apigateway.StageOptions(
+        stage_name=stage,
+        access_log_destination=apigateway.LogGroupLogDestination(access_logs),
+        access_log_format=apigateway.AccessLogFormat.json_with_standard_fields(
+            caller=False, http_method=True, ip=True, protocol=True, request_time=True,
+            resource_path=True, response_length=True, status=True, user=True,
+        ),
+        logging_level=apigateway.MethodLoggingLevel.ERROR,
+        data_trace_enabled=False,  # request bodies stay out of the logs
+        metrics_enabled=True,
+        tracing_enabled=True,
+        throttling_rate_limit=throttles.stage.rate,
+        throttling_burst_limit=throttles.stage.burst,
+        # A method setting replaces the stage's for that method: each repeats logging and tracing choices.
+        method_options={
+            f"{route.path}/{route.method}": apigateway.MethodDeploymentOptions(
+                throttling_rate_limit=throttles.for_route(route).rate,
+                throttling_burst_limit=throttles.for_route(route).burst,
+                logging_level=apigateway.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,
+                metrics_enabled=True,
+            )
+            for route in ROUTES
+        },
+    )  # fmt: skip
 
 
 class ApiConstruct(Construct):
@@ -27,12 +108,41 @@ class ApiConstruct(Construct):
         stage: str,
         functions: dict[str, lambda_.IFunction],
         frontend_origins: list[str],
-        throttle_rate: float,
-        throttle_burst: int,
+        throttles: ApiThrottles,
         log_retention: logs.RetentionDays,
         retain: bool,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._users(retain)
+        access_logs = logs.LogGroup(self, "AccessLogs", retention=log_retention)
+        self.api = apigateway.RestApi(
+            self,
+            "RestApi",
+            rest_api_name=f"{SERVICE_NAME}-{stage}",
+            description="Managed investment accounts on Dfns",
+            endpoint_types=[apigateway.EndpointType.REGIONAL],
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
+            default_cors_preflight_options=_cors(frontend_origins),
+            deploy_options=_stage_options(stage, access_logs, throttles),
+        )
+        self._gateway_errors(frontend_origins)
+        self._routes(functions)
+        push_logs = (
+            "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+        )
+        acknowledge(
+            self.api.node.find_child("CloudWatchRole"),
+            f"AwsSolutions-IAM4[{push_logs}]",
+            "API Gateway's account-level logging role: AWS's managed policy is the documented one.",
+        )
+        webhook_paths = [r.path for r in ROUTES if r.auth == "webhook"]
+        self.web_acl = WebAclConstruct(
+            self, "Waf", stage=self.api.deployment_stage, webhook_paths=webhook_paths
+        )
+        self.webhook_url = self.api.url_for_path(webhook_paths[0])
+
+    def _users(self, retain: bool) -> None:
         self.user_pool = cognito.UserPool(
             self,
             "Users",
@@ -65,65 +175,48 @@ class ApiConstruct(Construct):
             self, "Authorizer", cognito_user_pools=[self.user_pool]
         )
 
-        access_logs = logs.LogGroup(self, "AccessLogs", retention=log_retention)
-        cors = (
-            apigateway.CorsOptions(
-                allow_origins=frontend_origins,
-                allow_methods=sorted({r.method for r in ROUTES}),
-                allow_headers=["Authorization", "Content-Type"],
-                max_age=Duration.hours(1),
-            )
-            if frontend_origins
-            else None
-        )
-        self.api = apigateway.RestApi(
-            self,
-            "RestApi",
-            rest_api_name=f"{SERVICE_NAME}-{stage}",
-            description="Managed investment accounts on Dfns",
-            endpoint_types=[apigateway.EndpointType.REGIONAL],
-            cloud_watch_role=True,
-            cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
-            default_cors_preflight_options=cors,
-            deploy_options=apigateway.StageOptions(
-                stage_name=stage,
-                access_log_destination=apigateway.LogGroupLogDestination(access_logs),
-                access_log_format=apigateway.AccessLogFormat.json_with_standard_fields(
-                    caller=False, http_method=True, ip=True, protocol=True, request_time=True,
-                    resource_path=True, response_length=True, status=True, user=True,
-                ),
-                logging_level=apigateway.MethodLoggingLevel.ERROR,
-                data_trace_enabled=False,  # request bodies stay out of the logs
-                metrics_enabled=True,
-                tracing_enabled=True,
-                throttling_rate_limit=throttle_rate,
-                throttling_burst_limit=throttle_burst,
-            ),
-        )  # fmt: skip
+    def _gateway_errors(self, frontend_origins: list[str]) -> None:
+        """API Gateway's own errors (401 from the authorizer, 429 throttling, 5xx) in the error contract, with
+        CORS headers so the browser sees the real status and body. A gateway response has one static
+        origin: with several configured origins those errors stay opaque to the browser."""
+        headers = None
         if len(frontend_origins) == 1:
-            # API Gateway's own errors (401 from the authorizer, 429 throttling) carry CORS headers too, so
-            # the browser shows the real status. A gateway response has one static origin: with several
-            # configured origins those errors stay opaque to the browser.
-            origin = {"Access-Control-Allow-Origin": f"'{frontend_origins[0]}'", "Vary": "'Origin'"}
-            for kind, response_type in (("4xx", apigateway.ResponseType.DEFAULT_4_XX),
-                                        ("5xx", apigateway.ResponseType.DEFAULT_5_XX)):  # fmt: skip
-                self.api.add_gateway_response(f"Default{kind}", type=response_type, response_headers=origin)
+            headers = {"Access-Control-Allow-Origin": f"'{frontend_origins[0]}'", "Vary": "'Origin'"}
+        elif frontend_origins:
+            Annotations.of(self).add_warning_v2(
+                "managed-accounts:gateway-errors-cors",
+                "several frontendOrigins: API Gateway's own errors (401, 429, 5xx) carry no CORS header, so "
+                "browsers see them as network errors; one origin per stage avoids that.",
+            )
+        for error in GATEWAY_ERRORS:
+            self.api.add_gateway_response(
+                "".join(part.capitalize() for part in error.type.response_type.split("_")),
+                type=error.type,
+                status_code=error.status,
+                response_headers=headers,
+                templates={"application/json": error_template(error)},
+            )
+
+    def _routes(self, functions: dict[str, lambda_.IFunction]) -> None:
         validator = self.api.add_request_validator(
             "Validator", validate_request_body=True, validate_request_parameters=True
         )
         integrations: dict[str, apigateway.LambdaIntegration] = {}
         for route in ROUTES:
-            resource = self.api.root.resource_for_path(route.path)
             integration = integrations.setdefault(
                 route.function,
                 apigateway.LambdaIntegration(functions[route.function], allow_test_invoke=False),
             )
             params = {f"method.request.path.{name}": True for name in re.findall(r"{(\w+)}", route.path)}
-            if route.auth == "webhook":
-                method = resource.add_method(
-                    route.method, integration, request_validator=validator, request_parameters=params or None,
-                    authorization_type=apigateway.AuthorizationType.NONE,
-                )  # fmt: skip
+            webhook = route.auth == "webhook"
+            method = self.api.root.resource_for_path(route.path).add_method(
+                route.method, integration, request_validator=validator, request_parameters=params or None,
+                authorizer=None if webhook else self.authorizer,
+                authorization_type=(
+                    apigateway.AuthorizationType.NONE if webhook else apigateway.AuthorizationType.COGNITO
+                ),
+            )  # fmt: skip
+            if webhook:
                 for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
                     acknowledge(
                         method,
@@ -131,19 +224,3 @@ class ApiConstruct(Construct):
                         "Dfns cannot present a Cognito token: the webhook is authenticated by its "
                         "HMAC-SHA256 signature and timestamp, checked before anything is parsed.",
                     )
-            else:
-                resource.add_method(
-                    route.method, integration, request_validator=validator, request_parameters=params or None,
-                    authorizer=self.authorizer, authorization_type=apigateway.AuthorizationType.COGNITO,
-                )  # fmt: skip
-        push_logs = (
-            "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
-        )
-        acknowledge(
-            self.api.node.find_child("CloudWatchRole"),
-            f"AwsSolutions-IAM4[{push_logs}]",
-            "API Gateway's account-level logging role: AWS's managed policy is the documented one.",
-        )
-        self.web_acl = WebAclConstruct(self, "Waf", stage=self.api.deployment_stage)
-        webhook_route = next(r for r in ROUTES if r.auth == "webhook")
-        self.webhook_url = self.api.url_for_path(webhook_route.path)

@@ -42,6 +42,7 @@ class DataConstruct(Construct):
                 sort_key=_string(range_key),
                 projection_type=dynamodb.ProjectionType.ALL,
             )
+        self.index_names = frozenset(index["IndexName"] for index in definition["GlobalSecondaryIndexes"])
         self.idempotency_table = dynamodb.Table(
             self,
             "IdempotencyTable",
@@ -49,3 +50,9 @@ class DataConstruct(Construct):
             time_to_live_attribute=schema.IDEMPOTENCY_TTL_ATTRIBUTE,
             **common,  # type: ignore[arg-type]
         )
+
+    def index_arn(self, name: str) -> str:
+        """One GSI of the main table (never ``/index/*``: a grant names the indexes it reads)."""
+        if name not in self.index_names:
+            raise ValueError(f"the main table has no index {name!r}")
+        return f"{self.table.table_arn}/index/{name}"

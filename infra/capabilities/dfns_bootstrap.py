@@ -15,6 +15,8 @@ from infra.nag import acknowledge, arn_wildcard
 TRIGGERS = (
     "DFNS_API_URL",
     "COMPLIANCE_APPROVER_IDS",
+    "COMPLIANCE_QUORUM",
+    "DFNS_SERVICE_ACCOUNT_ID",
     "APPROVAL_TIMEOUT_MINUTES",
     "LIMIT_PROFILES",
     "WEBHOOK_URL",

@@ -1,76 +1,36 @@
-"""One Lambda per function folder of the route table, plus the reconciler and the bootstrap: each with its
-own least-privilege role, explicit log group, X-Ray tracing, ARM64, the common layer and the settings."""
+"""One Lambda per ``FunctionSpec`` (``infra/specs.py``: the route table's functions, the reconciler, the
+bootstrap): each with its own role holding exactly what its spec declares, an explicit log group, X-Ray
+tracing, ARM64, the common layer and the settings."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
-from aws_cdk import Duration
+from aws_cdk import Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from managed_accounts.routes import FUNCTIONS
 
 from infra.bundling import ASSET_EXCLUDES, function_asset_dir
 from infra.capabilities.data import DataConstruct
 from infra.capabilities.secrets import SecretsConstruct
 from infra.constants import (
-    API_FUNCTION_TIMEOUT,
     ARCHITECTURE,
-    BOOTSTRAP,
-    BOOTSTRAP_TIMEOUT,
     FUNCTION_MEMORY_MB,
     METRICS_NAMESPACE,
     PYTHON_VERSION,
-    RECONCILER,
-    RECONCILER_TIMEOUT,
     RUNTIME,
     SERVICE_NAME,
 )
-from infra.nag import acknowledge, arn_wildcard
-
-
-@dataclass(frozen=True, slots=True)
-class Access:
-    """What one function may touch; everything else is denied by omission."""
-
-    table: bool = True
-    idempotency: bool = True
-    dfns_secret: bool = True
-    webhook_secret_read: bool = False
-    webhook_secret_write: bool = False
-    events: bool = True
-
-
-# Route functions not listed (later issues: orders, reports) get the default: data, Dfns, events.
-# Only the destinations function keeps Powertools idempotency records (request creation); onboarding is
-# idempotent by design and webhooks de-duplicate on the business fact in the main table.
-ACCESS: dict[str, Access] = {
-    "onboard": Access(idempotency=False),
-    "webhooks": Access(idempotency=False, webhook_secret_read=True),
-    "reconciler": Access(idempotency=False),
-    # The bootstrap talks to Dfns and keeps the webhook secret; it never touches client data.
-    "bootstrap": Access(table=False, idempotency=False, events=False, webhook_secret_read=True,
-                        webhook_secret_write=True),
-}  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class FunctionSpec:
-    id: str
-    folder: str
-    handler: str
-    timeout: Duration
-
-
-def function_specs() -> list[FunctionSpec]:
-    specs = [FunctionSpec(name, name, "handler.handler", API_FUNCTION_TIMEOUT) for name in FUNCTIONS]
-    for (fid, folder, handler), timeout in ((RECONCILER, RECONCILER_TIMEOUT), (BOOTSTRAP, BOOTSTRAP_TIMEOUT)):
-        specs.append(FunctionSpec(fid, folder, handler, timeout))
-    return specs
+from infra.nag import acknowledge
+from infra.specs import FunctionSpec, construct_name
 
 
 class FunctionsConstruct(Construct):
@@ -79,11 +39,13 @@ class FunctionsConstruct(Construct):
         scope: Construct,
         construct_id: str,
         *,
+        specs: Iterable[FunctionSpec],
         layer_dir: Path,
         environment: dict[str, str],
         data: DataConstruct,
         secrets: SecretsConstruct,
         bus: events.IEventBus,
+        order_queue: sqs.IQueue,
         log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -95,6 +57,7 @@ class FunctionsConstruct(Construct):
             compatible_architectures=[ARCHITECTURE],
             description="managed_accounts package and its runtime dependencies",
         )
+        self._data, self._secrets, self._bus, self._order_queue = data, secrets, bus, order_queue
         env = {
             **environment,
             "TABLE_NAME": data.table.table_name,
@@ -106,15 +69,20 @@ class FunctionsConstruct(Construct):
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
+        self.specs: dict[str, FunctionSpec] = {}
         self.functions: dict[str, lambda_.Function] = {}
-        for spec in function_specs():
-            self.functions[spec.id] = self._function(spec, env, log_retention)
-            self._grant(self.functions[spec.id], ACCESS.get(spec.id, Access()), data, secrets, bus)
+        for spec in specs:
+            function_env = (
+                {**env, "ORDER_QUEUE_URL": order_queue.queue_url} if spec.order_legs != "none" else env
+            )
+            self.specs[spec.id] = spec
+            self.functions[spec.id] = self._function(spec, function_env, log_retention)
+            self._grant(self.functions[spec.id], spec)
 
     def _function(
         self, spec: FunctionSpec, env: dict[str, str], retention: logs.RetentionDays
     ) -> lambda_.Function:
-        scope = Construct(self, spec.id.capitalize())
+        scope = Construct(self, construct_name(spec.id))
         log_group = logs.LogGroup(scope, "Logs", retention=retention)
         role = iam.Role(
             scope,
@@ -152,30 +120,67 @@ class FunctionsConstruct(Construct):
         )
         return function
 
-    @staticmethod
-    def _grant(
-        function: lambda_.Function,
-        access: Access,
-        data: DataConstruct,
-        secrets: SecretsConstruct,
-        bus: events.IEventBus,
-    ) -> None:
+    def _grant(self, function: lambda_.Function, spec: FunctionSpec) -> None:
         role = function.role
         assert role is not None
-        if access.table:
-            data.table.grant_read_write_data(role)
-            acknowledge(
-                role,
-                arn_wildcard(data.table, "/index/*"),
-                "Queries on the main table's own GSIs (schema.py); no other table or index.",
+        self._grant_data(role, spec)
+        self._grant_secrets(role, spec)
+        if spec.events:
+            self._bus.grant_put_events_to(role)
+        if spec.order_legs == "send":
+            self._order_queue.grant_send_messages(role)
+        elif spec.order_legs == "consume":
+            # Each leg is reported on its own: a failed leg is retried (then dead-lettered) alone.
+            function.add_event_source(
+                sources.SqsEventSource(self._order_queue, batch_size=10, report_batch_item_failures=True)
             )
-        if access.idempotency:
-            data.idempotency_table.grant_read_write_data(role)
-        if access.dfns_secret:
-            secrets.dfns_secret.grant_read(role)
-        if access.webhook_secret_read:
-            secrets.webhook_secret.grant_read(role)
-        if access.webhook_secret_write:
-            secrets.webhook_secret.grant_write(role)
-        if access.events:
-            bus.grant_put_events_to(role)
+
+    def _grant_data(self, role: iam.IRole, spec: FunctionSpec) -> None:
+        """Item actions on the tables themselves; Query on the named indexes only (never ``/index/*``);
+        partition grants conditioned on ``dynamodb:LeadingKeys``."""
+        data = self._data
+
+        def allow(
+            actions: Iterable[str], resources: list[str], conditions: dict[str, Any] | None = None
+        ) -> None:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=[f"dynamodb:{a}" for a in sorted(set(actions))],
+                    resources=resources,
+                    conditions=conditions,
+                )
+            )
+
+        if spec.table:
+            allow(spec.table, [data.table.table_arn])
+        if spec.indexes:
+            allow(["Query"], [data.index_arn(i) for i in sorted(set(spec.indexes))])
+        for grant in spec.partitions:
+            # A prefix (``DFNSREF#*``) needs StringLike; exact keys keep StringEquals (no wildcard at all).
+            operator = "ForAllValues:StringLike" if grant.by_prefix else "ForAllValues:StringEquals"
+            leading = {operator: {"dynamodb:LeadingKeys": list(grant.partitions)}}
+            allow(grant.actions, [data.table.table_arn], leading)
+        if spec.idempotency:
+            allow(spec.idempotency, [data.idempotency_table.table_arn])
+
+    def _grant_secrets(self, role: iam.IRole, spec: FunctionSpec) -> None:
+        """GetSecretValue/DescribeSecret (and kms:Decrypt through Secrets Manager) to read; the one writer
+        adds PutSecretValue and the data key a new value needs, never UpdateSecret or version stages."""
+        secrets = self._secrets
+        for secret, access in (
+            (secrets.dfns_secret, spec.dfns_credentials),
+            (secrets.webhook_secret, spec.webhook_hmac),
+        ):
+            if access == "none":
+                continue
+            secret.grant_read(role)
+            if access == "read_write":
+                role.add_to_principal_policy(
+                    iam.PolicyStatement(
+                        actions=["secretsmanager:PutSecretValue"], resources=[secret.secret_arn]
+                    )
+                )
+                secrets.key.grant(
+                    kms.ViaServicePrincipal(f"secretsmanager.{Stack.of(self).region}.amazonaws.com", role),
+                    "kms:GenerateDataKey",
+                )

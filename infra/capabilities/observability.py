@@ -1,5 +1,6 @@
-"""Alarms to an alarm topic: function errors, order-leg DLQ depth, API 5xx, and the SecurityDrift metric
-the reconciler and the webhook emit (a removed client tag, a whitelist that differs from the mirror)."""
+"""Alarms to an alarm topic: function errors, order-leg DLQ depth, API 5xx, the SecurityDrift metric
+the reconciler and the webhook emit (a removed client tag, a whitelist that differs from the mirror), and
+the audit-log ingestion's AuditExportTruncated and AuditIngestStopped."""
 
 from __future__ import annotations
 
@@ -15,7 +16,15 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.capabilities.secrets import allow_service_to_publish_encrypted
-from infra.constants import METRICS_NAMESPACE, SECURITY_DRIFT_METRIC, SERVICE_NAME
+from infra.constants import (
+    AUDIT_EXPORT_TRUNCATED_METRIC,
+    AUDIT_INGEST_STOPPED_METRIC,
+    METRICS_NAMESPACE,
+    ONBOARDING_STUCK_METRIC,
+    SECURITY_DRIFT_METRIC,
+    SERVICE_NAME,
+)
+from infra.specs import construct_name
 
 _PERIOD = Duration.minutes(5)
 
@@ -63,7 +72,7 @@ class ObservabilityConstruct(Construct):
 
         for name, function in functions.items():
             alarm(
-                f"{name.capitalize()}Errors",
+                f"{construct_name(name)}Errors",
                 function.metric_errors(period=_PERIOD, statistic="Sum"),
                 f"{name} function errors",
             )
@@ -85,3 +94,36 @@ class ObservabilityConstruct(Construct):
             ),
             "A managed wallet lost its tags or a whitelist differs from the approved mirror: investigate now",
         )
+        for name, metric_name, statistic, description in (
+            (
+                "OnboardingStuck",
+                ONBOARDING_STUCK_METRIC,
+                "Maximum",
+                "Accounts short of active past the onboarding lease (the reconciler resumes them)",
+            ),
+            (
+                "AuditExportTruncated",
+                AUDIT_EXPORT_TRUNCATED_METRIC,
+                "Sum",
+                "Dfns cut an audit-log export at its row cap: the ingestion re-reads narrower windows; "
+                "a steady stream means the schedule or the window is too coarse",
+            ),
+            (
+                "AuditIngestStopped",
+                AUDIT_INGEST_STOPPED_METRIC,
+                "Sum",
+                "An audit-log ingestion run ended before catching up (time budget, an export still "
+                "truncated at the smallest window, or a concurrent run): clients' trails lag Dfns",
+            ),
+        ):
+            alarm(
+                name,
+                cloudwatch.Metric(
+                    namespace=METRICS_NAMESPACE,
+                    metric_name=metric_name,
+                    dimensions_map={"service": SERVICE_NAME},
+                    period=_PERIOD,
+                    statistic=statistic,
+                ),
+                description,
+            )

@@ -1,5 +1,5 @@
-"""EventBridge Scheduler: reconciliation every 5 minutes. The order-leg queue and its DLQ exist now; the
-order-run schedule joins them with the orders function (a later issue)."""
+"""The order-leg queue and its DLQ, and the EventBridge Scheduler schedules the function specs declare
+(today: reconciliation every 5 minutes; the order-run planner joins it as a spec)."""
 
 from __future__ import annotations
 
@@ -11,32 +11,17 @@ from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.constants import ORDER_LEG_MAX_RECEIVES, ORDER_LEG_VISIBILITY, RECONCILE_EVERY
+from infra.constants import ORDER_LEG_MAX_RECEIVES, ORDER_LEG_VISIBILITY
 from infra.nag import acknowledge, arn_wildcard
+from infra.specs import ScheduleSpec
 
 
 class SchedulesConstruct(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, reconciler: lambda_.IFunction) -> None:
+    def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        # An explicit role, so its one wildcard (the function's versions) is acknowledged right here.
-        role = iam.Role(self, "InvokeRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"))
-        self.reconcile = scheduler.Schedule(
-            self,
-            "Reconcile",
-            schedule=scheduler.ScheduleExpression.rate(RECONCILE_EVERY),
-            description="Pull from Dfns what a webhook missed; check tags and whitelists for drift",
-            # A missed run is simply the next one: no retries piling up behind a slow Dfns.
-            target=scheduler_targets.LambdaInvoke(
-                reconciler,
-                input=scheduler.ScheduleTargetInput.from_object({"source": "schedule", "task": "reconcile"}),
-                role=role,
-                retry_attempts=0,
-                max_event_age=Duration.minutes(RECONCILE_EVERY.to_minutes()),
-            ),
-        )
-        acknowledge(
-            role, arn_wildcard(reconciler, ":*"), "The schedule may invoke the reconciler's versions only."
-        )
+        # An explicit role, so its wildcards (each target function's versions) are acknowledged right here.
+        self.role = iam.Role(self, "InvokeRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"))
+        self.schedules: dict[str, scheduler.Schedule] = {}
         self.order_dlq = sqs.Queue(
             self,
             "OrderLegsDLQ",
@@ -55,3 +40,28 @@ class SchedulesConstruct(Construct):
                 queue=self.order_dlq, max_receive_count=ORDER_LEG_MAX_RECEIVES
             ),
         )
+
+    def add(self, spec: ScheduleSpec, function: lambda_.IFunction) -> scheduler.Schedule:
+        if spec.id in self.schedules:
+            raise ValueError(f"two schedules named {spec.id}")
+        schedule = scheduler.Schedule(
+            self,
+            spec.id,
+            schedule=scheduler.ScheduleExpression.rate(spec.every),
+            description=spec.description,
+            # A missed run is simply the next one: no retries piling up behind a slow Dfns.
+            target=scheduler_targets.LambdaInvoke(
+                function,
+                input=scheduler.ScheduleTargetInput.from_object(dict(spec.payload)),
+                role=self.role,
+                retry_attempts=0,
+                max_event_age=Duration.minutes(min(max(1, int(spec.every.to_minutes())), 24 * 60)),
+            ),
+        )
+        acknowledge(
+            self.role,
+            arn_wildcard(function, ":*"),
+            f"The schedule may invoke {spec.id}'s function versions only.",
+        )
+        self.schedules[spec.id] = schedule
+        return schedule

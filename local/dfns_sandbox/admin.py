@@ -1,4 +1,9 @@
-"""Sandbox-only admin routes for users: register service accounts, read or add compliance officers."""
+"""Sandbox-only admin routes for users: register service accounts, read or add compliance officers.
+
+``POST /sandbox/service-accounts {name, publicKey, permissions?}``: without ``permissions`` the account gets
+the product's service-account role (``permissions.SERVICE_ACCOUNT_ROLE``); with a list of operation names
+it gets a role of its own holding exactly those. Officers hold ``ManagedFullAdminAccess``.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,15 @@ from dfns_sandbox.errors import bad_request, reject_unknown
 
 def create_service_account(ctx: Ctx) -> Reply:
     body = ctx.body()
-    reject_unknown(body, {"name", "publicKey"})
-    name, public_key = body.get("name"), body.get("publicKey")
+    reject_unknown(body, {"name", "publicKey", "permissions"})
+    name, public_key, permissions = body.get("name"), body.get("publicKey"), body.get("permissions")
     if not isinstance(name, str) or not name:
         raise bad_request("name is required", field="name")
     if not isinstance(public_key, str):
         raise bad_request("publicKey (PEM SPKI) is required", field="publicKey")
-    return ok(ctx.sb.register_service_account(public_key, name).as_json())
+    if permissions is not None and not isinstance(permissions, list):
+        raise bad_request("permissions must be a list of operation names", field="permissions")
+    return ok(ctx.sb.register_service_account(public_key, name, permissions).as_json())
 
 
 def list_officers(ctx: Ctx) -> Reply:

@@ -15,7 +15,19 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from dfns_sandbox import admin, approvals, assets, audit, auth, faults, policies, transfers, wallets, webhooks
+from dfns_sandbox import (
+    admin,
+    approvals,
+    assets,
+    audit,
+    auth,
+    faults,
+    permissions,
+    policies,
+    transfers,
+    wallets,
+    webhooks,
+)
 from dfns_sandbox.clock import iso
 from dfns_sandbox.context import Ctx, Reply, Route
 from dfns_sandbox.errors import ApiError
@@ -27,6 +39,7 @@ if TYPE_CHECKING:
 _log = logging.getLogger("dfns_sandbox")
 ALL_ROUTES: list[Route] = [
     *auth.ROUTES,
+    *permissions.ROUTES,
     *audit.ROUTES,
     *wallets.ROUTES,
     *assets.ROUTES,
@@ -118,21 +131,28 @@ class SandboxApp:
             if not route.admin:
                 ctx.user, ctx.token_id = auth.authenticate(self.sb.store, ctx.request)
             if route.signed:
-                row = auth.consume_user_action(ctx, route.name)
+                row = auth.consume_user_action(ctx, route)
             if route.locked:
                 return self._run(route, ctx, row)
         return self._run(route, ctx, row)
 
     def _run(self, route: Route, ctx: Ctx, row: AuditRow | None) -> Reply:
         try:
+            if route.permissions:
+                with self.sb.store.lock:
+                    permissions.require(self.sb.store, ctx.me, *route.permissions)
             reply = route.handler(ctx)
         except ApiError as exc:
             if row is not None:
-                row.summary = f"{route.name} -> {exc.status} {exc.message}"
+                self._resolve(row, exc.status, f"{route.name} -> {exc.status} {exc.message}", exc.message)
             raise
         if row is not None:
-            row.summary = f"{route.name} -> {reply.status}{_entity(reply)}"
+            self._resolve(row, reply.status, f"{route.name} -> {reply.status}{_entity(reply)}", None)
         return reply
+
+    def _resolve(self, row: AuditRow, status: int, summary: str, error: str | None) -> None:
+        row.summary, row.response_status, row.response_error = summary, status, error
+        row.date_resolved = self.sb.clock.now()
 
 
 def _entity(reply: Reply) -> str:

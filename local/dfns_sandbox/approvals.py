@@ -180,19 +180,31 @@ def list_approvals(ctx: Ctx) -> Reply:
     if status is not None and status not in {"Pending", "Approved", "Denied", "Expired"}:
         raise bad_request("status must be Pending, Approved, Denied or Expired", field="status")
     approver_user = ctx.sb.store.users.get(approver) if approver else None
-    matches = [
-        a
-        for a in reversed(list(ctx.sb.store.approvals.values()))
-        if (status is None or a.status == status)
-        and (initiator is None or a.initiator_id == initiator)
-        and (approver is None or (approver_user is not None and can_approve(a, approver_user)))
-    ]
-    items, token = paginate(matches, ctx.args, lambda a: render_approval(ctx.sb, a))
+
+    def keep(a: Approval) -> bool:
+        return (
+            (status is None or a.status == status)
+            and (initiator is None or a.initiator_id == initiator)
+            and (approver is None or (approver_user is not None and can_approve(a, approver_user)))
+        )
+
+    approvals = list(ctx.sb.store.approvals.values())
+    items, token = paginate(
+        approvals, ctx.args, lambda a: render_approval(ctx.sb, a), keep=keep, newest_first=True
+    )
     return ok(page_body(items, token))
 
 
 ROUTES = [
-    Route("GET", "/v2/policy-approvals", list_approvals),
-    Route("GET", "/v2/policy-approvals/{approvalId}", get_approval),
-    Route("POST", "/v2/policy-approvals/{approvalId}/decisions", decide),
+    Route("GET", "/v2/policy-approvals", list_approvals, permissions=("Policies:Evaluations:Read",)),
+    Route(
+        "GET", "/v2/policy-approvals/{approvalId}", get_approval, permissions=("Policies:Evaluations:Read",)
+    ),
+    Route(
+        "POST",
+        "/v2/policy-approvals/{approvalId}/decisions",
+        decide,
+        permissions=("Policies:Evaluations:Vote",),  # or its deprecated name Policies:Approvals:Approve
+        audit_safe=True,
+    ),
 ]

@@ -59,12 +59,13 @@ def wallet_assets(ctx: Ctx) -> Reply:
 def wallet_history(ctx: Ctx) -> Reply:
     wallet = get_wallet(ctx.sb, ctx.params["walletId"])
     direction, kind = ctx.args.get("direction"), ctx.args.get("kind")
-    events = [
-        e
-        for e in reversed(wallet.history)
-        if (direction is None or e["direction"] == direction) and (kind is None or e["kind"] == kind)
-    ]
-    items, token = paginate(events, ctx.args, dict)
+
+    def keep(event: Json) -> bool:
+        return (direction is None or event["direction"] == direction) and (
+            kind is None or event["kind"] == kind
+        )
+
+    items, token = paginate(wallet.history, ctx.args, dict, keep=keep, newest_first=True)
     return ok(page_body(items, token, walletId=wallet.id, network=wallet.network))
 
 
@@ -143,7 +144,7 @@ def deposit(ctx: Ctx) -> Reply:
 
 
 ROUTES = [
-    Route("GET", "/wallets/{walletId}/assets", wallet_assets),
-    Route("GET", "/wallets/{walletId}/history", wallet_history),
+    Route("GET", "/wallets/{walletId}/assets", wallet_assets, permissions=("Wallets:Read",)),
+    Route("GET", "/wallets/{walletId}/history", wallet_history, permissions=("Wallets:Read",)),
     Route("POST", "/sandbox/deposits", deposit, admin=True),
 ]

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -73,15 +73,51 @@ def verify_signature(pem: str, signature: bytes, data: bytes) -> bool:
     return True
 
 
-def register_user(store: Store, *, name: str, public_key_pem: str, kind: str) -> tuple[User, str, str]:
+def _jwt(claims: Json) -> str:
+    """A JWT signed HS256 with a sandbox-only key (Dfns signs its own; nobody but the server checks it)."""
+    header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
+    payload = _b64url(json.dumps(claims, separators=(",", ":")).encode())
+    signature = hmac.new(_JWT_KEY, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    return f"{header}.{payload}.{_b64url(signature)}"
+
+
+TOKEN_LIFETIME = timedelta(days=730)  # Dfns's default (and maximum) for a service-account token
+
+
+def access_token(store: Store, user: User, token_id: str, now: datetime) -> str:
+    """A bearer token shaped like Dfns's: a JWT whose ``https://custom/app_metadata`` claim names the org,
+    the user and the token kind (the claim Dfns's TS SDK reads the org from; the user id in it is what
+    tells a service account who it is)."""
+    kind = "ServiceAccount" if user.is_service_account else "Token"
+    return _jwt(
+        {
+            "iss": "auth.sandbox.dfns.local",
+            "aud": "dfns:auth:user",
+            "sub": store.org_id,
+            "jti": token_id,
+            "iat": int(now.timestamp()),
+            "exp": int((now + TOKEN_LIFETIME).timestamp()),
+            "https://custom/username": user.username,
+            "https://custom/app_metadata": {
+                "userId": user.user_id,
+                "orgId": store.org_id,
+                "tokenKind": kind,
+            },
+        }
+    )
+
+
+def register_user(
+    store: Store, *, name: str, public_key_pem: str, kind: str, now: datetime
+) -> tuple[User, str, str]:
     """Create a user with one Key credential and one bearer token → (user, credId, token)."""
     load_public_key(public_key_pem)
-    user = User(user_id=random_id("us"), username=name, kind=kind)
+    user = User(user_id=random_id("us"), username=name, kind=kind, token_id=random_id("to"), date_created=now)
     cred_id = random_id("cr")
     user.credentials[cred_id] = Credential(cred_id, public_key_pem)
-    token = "sbx." + secrets.token_urlsafe(48)
+    token = access_token(store, user, user.token_id, now)
     store.users[user.user_id] = user
-    store.tokens[token] = (user.user_id, random_id("to"))
+    store.tokens[token] = (user.user_id, user.token_id)
     return user, cred_id, token
 
 
@@ -96,12 +132,7 @@ def authenticate(store: Store, request: Request) -> tuple[User, str]:
 
 def _challenge_identifier(user_id: str, challenge: str) -> str:
     """JWT-shaped like Dfns's (HS256 over a sandbox-only key); the server looks it up, never trusts it."""
-    header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    payload = _b64url(
-        json.dumps({"sub": user_id, "challenge": challenge, "jti": secrets.token_hex(8)}).encode()
-    )
-    signature = hmac.new(_JWT_KEY, f"{header}.{payload}".encode(), hashlib.sha256).digest()
-    return f"{header}.{payload}.{_b64url(signature)}"
+    return _jwt({"sub": user_id, "challenge": challenge, "jti": secrets.token_hex(8)})
 
 
 _INIT_FIELDS = {"userActionHttpMethod", "userActionHttpPath", "userActionPayload", "userActionServerKind"}
@@ -188,13 +219,24 @@ def complete_action(ctx: Ctx) -> Reply:
     if not verify_signature(credential.public_key_pem, signature, client_data):
         raise forbidden(INVALID_SIGNATURE, reason="signature does not verify")
     token = "ua." + secrets.token_urlsafe(40)
+    assertion = body["firstFactor"]["credentialAssertion"]
     store.user_actions[token] = UserAction(
-        ctx.me.user_id, cred_id, record.method, record.path, record.payload, now + USER_ACTION_TTL
+        ctx.me.user_id,
+        cred_id,
+        record.method,
+        record.path,
+        record.payload,
+        now + USER_ACTION_TTL,
+        token=token,
+        date_signed=now,
+        client_data=assertion["clientData"],
+        signature=assertion["signature"],
+        challenge=record.challenge,
     )
     return ok({"userAction": token})
 
 
-def consume_user_action(ctx: Ctx, route_name: str) -> AuditRow:
+def consume_user_action(ctx: Ctx, route: Route) -> AuditRow:
     """Check X-DFNS-USERACTION against this exact request, burn it, and log the action (§6)."""
     store, now = ctx.sb.store, ctx.sb.clock.now()
     action = store.user_actions.get(ctx.request.headers.get("X-DFNS-USERACTION", ""))
@@ -209,8 +251,18 @@ def consume_user_action(ctx: Ctx, route_name: str) -> AuditRow:
         raise forbidden(INVALID_SIGNATURE, reason="user action was signed for another method or path")
     if action.payload.encode() != ctx.raw:
         raise forbidden(INVALID_SIGNATURE, reason="request body differs from the signed userActionPayload")
-    row = AuditRow(random_id("al"), now, ctx.me.user_id, ctx.me.username, action.cred_id, route_name)
+    row = AuditRow(
+        random_id("al"),
+        now,
+        ctx.me.user_id,
+        ctx.me.username,
+        action.cred_id,
+        f"{ctx.request.method} {ctx.request.path}",  # concrete: which wallet, policy or approval
+        action=action,
+        safe=route.audit_safe,
+    )
     store.audit.append(row)
+    store.audit_by_id[row.id] = row
     return row
 
 

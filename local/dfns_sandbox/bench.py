@@ -1,6 +1,6 @@
 """Benchmarks for ``make bench``: start-up time, plain reads/s and signed calls/s over keep-alive.
 
-uv run python -m dfns_sandbox.bench            # prints the numbers as JSON
+.venv/bin/python -m dfns_sandbox.bench           # prints the numbers as JSON
 """
 
 from __future__ import annotations

@@ -46,6 +46,13 @@ class Ctx:
     def requester(self) -> Json:
         return {"userId": self.me.user_id, "tokenId": self.token_id}
 
+    def require(self, *operations: str) -> None:
+        """403 unless the caller holds these operations (for permissions a request needs conditionally,
+        e.g. ``Wallets:Tags:Add`` when a new wallet carries tags)."""
+        from dfns_sandbox.permissions import require
+
+        require(self.sb.store, self.me, *operations)
+
     def body(self, *, allow_empty: bool = False) -> Json:
         """The JSON object in the body; 400 when it is not one."""
         if not self.raw.strip():
@@ -71,6 +78,8 @@ class Route:
     handler: Handler
     admin: bool = False  # sandbox-only route: no auth, loopback only
     locked: bool = True  # False: the handler takes the store lock itself (it waits on network I/O)
+    permissions: tuple[str, ...] = ()  # the Dfns operations the caller must hold (DFNS.md tables)
+    audit_safe: bool = False  # GET /auth/action/logs/{id} shows this route's signed actions
 
     @property
     def name(self) -> str:

@@ -8,11 +8,12 @@ from datetime import datetime
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from dfns_sandbox import permissions as roles
 from dfns_sandbox.auth import register_user
 from dfns_sandbox.clock import SandboxClock
 from dfns_sandbox.delivery import Dispatcher
 from dfns_sandbox.faults import Faults, RequestLog
-from dfns_sandbox.prices import PriceTable
+from dfns_sandbox.prices import PriceTable, random_id
 from dfns_sandbox.store import Approval, Json, Store
 
 
@@ -31,6 +32,9 @@ class SandboxConfig:
     webhook_timeout_s: float = 5.0
     officer_count: int = 1
     prices: PriceTable = field(default_factory=PriceTable)
+    # Store and return policies the way another server might write the same content (whole floats as
+    # ints, defaults filled in, keys and lists reordered): see reserialize.py. Also POST /sandbox/faults.
+    reserialize_policies: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,18 +62,24 @@ class ServiceAccountCredentials:
     user_id: str
     cred_id: str
     access_token: str
+    permission_id: str = ""  # the role assigned to it
 
     def as_json(self) -> Json:
-        return {"userId": self.user_id, "credId": self.cred_id, "accessToken": self.access_token}
+        return {
+            "userId": self.user_id,
+            "credId": self.cred_id,
+            "accessToken": self.access_token,
+            "permissionId": self.permission_id,
+        }
 
 
 class Sandbox:
     def __init__(self, config: SandboxConfig | None = None) -> None:
         self.config = config or SandboxConfig()
-        self.store = Store()
+        self.store = Store(org_id=random_id("or"))
         self.clock = SandboxClock(realtime=self.config.realtime)
         self.prices = self.config.prices
-        self.faults = Faults()
+        self.faults = Faults(reserialize=self.config.reserialize_policies)
         self.requests = RequestLog()
         self.dispatcher = Dispatcher(
             self.store,
@@ -109,14 +119,28 @@ class Sandbox:
         if approval.change_request_id is not None:
             policies.on_approval_resolved(self, approval)
 
-    def register_service_account(self, public_key_pem: str, name: str) -> ServiceAccountCredentials:
+    def register_service_account(
+        self, public_key_pem: str, name: str, permissions: list[str] | None = None
+    ) -> ServiceAccountCredentials:
+        """A service account with one Key credential and one role: ``permissions`` (operation names) as a
+        role of its own, or by default the product's service-account role (``SERVICE_ACCOUNT_ROLE``)."""
+        now = self.clock.now()
         with self.store.lock:
+            if permissions is None:
+                role = roles.role_named(self.store, roles.SERVICE_ACCOUNT_ROLE_NAME) or roles.create_role(
+                    self.store, roles.SERVICE_ACCOUNT_ROLE_NAME, list(roles.SERVICE_ACCOUNT_ROLE), now
+                )
+            else:
+                operations = roles.validate_operations(permissions)
+                role = roles.create_role(self.store, f"{name}-role", operations, now)
             user, cred_id, token = register_user(
-                self.store, name=name, public_key_pem=public_key_pem, kind="ServiceAccount"
+                self.store, name=name, public_key_pem=public_key_pem, kind="ServiceAccount", now=now
             )
-        return ServiceAccountCredentials(user.user_id, cred_id, token)
+            roles.assign(self.store, role, user, now)
+        return ServiceAccountCredentials(user.user_id, cred_id, token, role.id)
 
     def create_officer(self, name: str) -> OfficerCredentials:
+        """A compliance officer: a human user holding ``ManagedFullAdminAccess`` (every operation)."""
         key = ed25519.Ed25519PrivateKey.generate()
         public_pem = (
             key.public_key()
@@ -126,8 +150,13 @@ class Sandbox:
         private_pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         ).decode()
+        now = self.clock.now()
         with self.store.lock:
-            user, cred_id, token = register_user(
-                self.store, name=name, public_key_pem=public_pem, kind="CustomerEmployee"
+            admin = roles.role_named(self.store, roles.FULL_ADMIN_ROLE_NAME) or roles.create_role(
+                self.store, roles.FULL_ADMIN_ROLE_NAME, list(roles.OPERATIONS), now, immutable=True
             )
+            user, cred_id, token = register_user(
+                self.store, name=name, public_key_pem=public_pem, kind="CustomerEmployee", now=now
+            )
+            roles.assign(self.store, admin, user, now)
         return OfficerCredentials(user.user_id, cred_id, token, private_pem, name)

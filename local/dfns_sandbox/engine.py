@@ -1,8 +1,9 @@
 """The policy engine for transfers (``Wallets:Sign``, DFNS.md §4.3–4.5).
 
 Every active policy whose filters match the wallet is evaluated; a triggered ``Block`` wins; otherwise
-each triggered ``RequestApproval`` policy must reach quorum. Amount rules fail closed when the USD value
-is unknown (no price). Windows for velocity rules run on the sandbox clock.
+each triggered ``RequestApproval`` policy must reach quorum; a triggered ``NoAction`` changes nothing.
+Amount rules fail closed when the USD value is unknown (no price). Windows for velocity rules run on the
+sandbox clock.
 """
 
 from __future__ import annotations
@@ -133,6 +134,7 @@ def evaluate(sb: Sandbox, wallet: Wallet, transfer: Transfer) -> Outcome:
             continue
         if policy.action["kind"] == "Block":
             outcome.blocked_by = outcome.blocked_by or policy
-        else:
+        elif policy.action["kind"] == "RequestApproval":
             outcome.needs_approval.append(policy)
+        # NoAction: evaluated (and listed in the approval's evaluations, if any), nothing else
     return outcome

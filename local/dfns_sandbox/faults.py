@@ -11,6 +11,7 @@ import random
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,7 @@ _FIELDS = {
     "webhookDuplicateRate": "webhook_duplicate_rate",
     "webhookShuffle": "webhook_shuffle",
     "rateLimitPerMinute": "rate_limit_per_minute",
+    "reserialize": "reserialize",
 }
 
 
@@ -36,7 +38,8 @@ class Faults:
     latency_ms: int = 0
     webhook_duplicate_rate: float = 0.0
     webhook_shuffle: bool = False
-    rate_limit_per_minute: int | None = None
+    rate_limit_per_minute: int | None = None  # None (or 0 on the wire): no limit
+    reserialize: bool = False  # policies stored and returned re-serialised (reserialize.py)
     rng: random.Random = field(default_factory=random.Random)
     _window_start: float = 0.0
     _window_count: int = 0
@@ -54,6 +57,9 @@ class Faults:
                 setattr(self, attr, _checked(wire, body[wire]))
         if "seed" in body:
             self.rng.seed(body["seed"])
+        if "rateLimitPerMinute" in body:
+            with self._lock:  # a new limit starts a new window
+                self._window_start, self._window_count = 0.0, 0
 
     def rate_limit_headers(self) -> dict[str, str]:
         """Count this request in the window; 429 when over it. Returns the X-RateLimit-* headers."""
@@ -92,22 +98,45 @@ class Faults:
             raise ApiError(self.rng.choice([500, 502, 503]), "Internal server error (injected)")
 
 
-def _checked(wire: str, value: Any) -> Any:
-    if wire == "webhookShuffle":
-        if not isinstance(value, bool):
-            raise bad_request("webhookShuffle must be a boolean", field=wire)
-        return value
-    if wire == "rateLimitPerMinute":
-        if value is not None and not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
-            raise bad_request("rateLimitPerMinute must be a positive integer or null", field=wire)
-        return value
-    if wire == "latencyMs":
-        if not (isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 60_000):
-            raise bad_request("latencyMs must be an integer 0..60000", field=wire)
-        return value
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _flag(wire: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise bad_request(f"{wire} must be a boolean", field=wire)
+    return value
+
+
+def _rate_limit(wire: str, value: Any) -> int | None:
+    if value is not None and not (_is_int(value) and value >= 0):
+        raise bad_request("rateLimitPerMinute must be a non-negative integer or null", field=wire)
+    return value or None  # 0 and null both remove the limit
+
+
+def _latency(wire: str, value: Any) -> int:
+    if not (_is_int(value) and 0 <= value <= 60_000):
+        raise bad_request("latencyMs must be an integer 0..60000", field=wire)
+    return int(value)
+
+
+def _rate(wire: str, value: Any) -> float:
     if not (isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1):
         raise bad_request(f"{wire} must be a number between 0 and 1", field=wire)
     return float(value)
+
+
+_CHECKS: dict[str, Callable[[str, Any], Any]] = {
+    "webhookShuffle": _flag,
+    "reserialize": _flag,
+    "rateLimitPerMinute": _rate_limit,
+    "latencyMs": _latency,
+}
+
+
+def _checked(wire: str, value: Any) -> Any:
+    check = _CHECKS.get(wire)
+    return _rate(wire, value) if check is None else check(wire, value)
 
 
 class RequestLog:

@@ -1,9 +1,12 @@
 """Policies v2 (DFNS.md §4): create, get, list, full-replacement update, archive, and change requests.
 
 An update or archive of a policy matched by an active ``Policies:Modify`` policy answers 202 with a change
-request (§4.6), applied by the sandbox itself once approved. Decisions on the UNCONFIRMED points:
+request (§4.6), applied by the sandbox itself once approved. Its ``body`` is the FULL proposed policy
+(``id``, ``name``, ``status``, ``activityKind``, ``rule``, ``action``, ``filters?``, dates). Decisions on the
+UNCONFIRMED points:
 - a second change request while one is pending on the same policy → 409 (details.pendingChangeRequestId);
-- archive's change request says ``operationKind: "Delete"`` (an update says ``"Update"``).
+- archive's change request is ``operationKind: "Update"`` with the full policy and ``status: "Archived"``
+  in ``body`` (what Dfns's own archive-policy example shows).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dfns_sandbox.clock import iso
 from dfns_sandbox.context import Ctx, Reply, Route, ok
 from dfns_sandbox.errors import ApiError, bad_request, conflict, not_found
 from dfns_sandbox.prices import random_id
+from dfns_sandbox.reserialize import policy_parts, reorder
 from dfns_sandbox.store import Approval, ChangeRequest, Json, Policy, page_body, paginate
 from dfns_sandbox.validation import validate_policy_body
 
@@ -42,24 +46,35 @@ def render_change_request(change: ChangeRequest) -> Json:
     return body
 
 
-def render_policy(sb: Sandbox, policy: Policy) -> Json:
-    body: Json = {
-        "id": policy.id,
+def _policy_json(policy: Policy, *, status: str | None = None, parts: Json | None = None) -> Json:
+    """The policy object; ``parts`` (name, activityKind, rule, action, filters?) replace the live ones."""
+    parts = parts or {
         "name": policy.name,
-        "status": policy.status,
         "activityKind": policy.activity_kind,
         "rule": policy.rule,
         "action": policy.action,
+        **({"filters": policy.filters} if policy.filters is not None else {}),
+    }
+    return {
+        "id": policy.id,
+        "name": parts["name"],
+        "status": status or policy.status,
+        "activityKind": parts["activityKind"],
+        "rule": parts["rule"],
+        "action": parts["action"],
+        **({"filters": parts["filters"]} if parts.get("filters") is not None else {}),
         "dateCreated": iso(policy.date_created),
         "dateUpdated": iso(policy.date_updated),
     }
-    if policy.filters is not None:
-        body["filters"] = policy.filters
+
+
+def render_policy(sb: Sandbox, policy: Policy) -> Json:
+    body = _policy_json(policy)
     if policy.pending_change_request_id is not None:
         body["pendingChangeRequest"] = render_change_request(
             sb.store.change_requests[policy.pending_change_request_id]
         )
-    return body
+    return reorder(body) if sb.faults.reserialize else body
 
 
 def _get(ctx: Ctx) -> Policy:
@@ -69,6 +84,14 @@ def _get(ctx: Ctx) -> Policy:
     return policy
 
 
+def _stored(sb: Sandbox, body: Json) -> Json:
+    """A validated body as the sandbox keeps it (re-serialised in that mode)."""
+    if not sb.faults.reserialize:
+        return body
+    rule, action, filters = policy_parts(body["rule"], body["action"], body.get("filters"))
+    return {**body, "rule": rule, "action": action, **({"filters": filters} if filters is not None else {})}
+
+
 def _apply(policy: Policy, body: Json, when: datetime) -> None:
     policy.name, policy.activity_kind = body["name"], body["activityKind"]
     policy.rule, policy.action, policy.filters = body["rule"], body["action"], body.get("filters")
@@ -76,7 +99,7 @@ def _apply(policy: Policy, body: Json, when: datetime) -> None:
 
 
 def create_policy(ctx: Ctx) -> Reply:
-    body = validate_policy_body(ctx.body())
+    body = _stored(ctx.sb, validate_policy_body(ctx.body()))
     now = ctx.sb.clock.now()
     policy = Policy(random_id("plc"), "", "", {}, {}, None, now, now)
     _apply(policy, body, now)
@@ -93,8 +116,12 @@ def list_policies(ctx: Ctx) -> Reply:
     status = ctx.args.get("status")
     if status is not None and status not in {"Active", "Archived"}:
         raise bad_request("status must be Active or Archived", field="status")
-    matches = [p for p in ctx.sb.store.policies.values() if status is None or p.status == status]
-    items, token = paginate(matches, ctx.args, lambda p: render_policy(ctx.sb, p))
+    items, token = paginate(
+        list(ctx.sb.store.policies.values()),
+        ctx.args,
+        lambda p: render_policy(ctx.sb, p),
+        keep=lambda p: status is None or p.status == status,
+    )
     return ok(page_body(items, token))
 
 
@@ -109,7 +136,8 @@ def _governing(sb: Sandbox, policy: Policy) -> list[Policy]:
     ]
 
 
-def _change(ctx: Ctx, policy: Policy, operation: str, body: Json | None) -> Reply:
+def _change(ctx: Ctx, policy: Policy, body: Json | None) -> Reply:
+    """``body`` None archives the policy; otherwise it is the validated replacement."""
     if policy.status == "Archived":
         raise ApiError(422, "policy is archived", {"policyId": policy.id})
     if policy.pending_change_request_id is not None:
@@ -126,7 +154,10 @@ def _change(ctx: Ctx, policy: Policy, operation: str, body: Json | None) -> Repl
         else:
             _apply(policy, body, now)
         return ok(render_policy(sb, policy))
-    change = ChangeRequest(random_id("cr"), operation, ctx.requester, policy.id, now, body)
+    proposed = _policy_json(policy, status="Archived") if body is None else _policy_json(policy, parts=body)
+    if sb.faults.reserialize:
+        proposed = reorder(proposed)
+    change = ChangeRequest(random_id("cr"), "Update", ctx.requester, policy.id, now, proposed)
     sb.store.change_requests[change.id] = change
     evaluations = [{"policyId": p.id, "triggered": True, "reason": "AlwaysTrigger"} for p in governing]
     approval = create_approval(
@@ -145,14 +176,14 @@ def _change(ctx: Ctx, policy: Policy, operation: str, body: Json | None) -> Repl
 
 def update_policy(ctx: Ctx) -> Reply:
     policy = _get(ctx)
-    body = validate_policy_body(ctx.body())
-    return _change(ctx, policy, "Update", body)
+    body = _stored(ctx.sb, validate_policy_body(ctx.body()))
+    return _change(ctx, policy, body)
 
 
 def archive_policy(ctx: Ctx) -> Reply:
     policy = _get(ctx)
     ctx.body(allow_empty=True)
-    return _change(ctx, policy, "Delete", None)
+    return _change(ctx, policy, None)
 
 
 def on_approval_resolved(sb: Sandbox, approval: Approval) -> None:
@@ -162,7 +193,8 @@ def on_approval_resolved(sb: Sandbox, approval: Approval) -> None:
     policy = sb.store.policies[change.entity_id]
     when = approval.date_resolved or sb.clock.now()
     if approval.status == "Approved" and policy.status == "Active":
-        if change.body is None:
+        assert change.body is not None
+        if change.body["status"] == "Archived":
             policy.status, policy.date_updated = "Archived", when
         else:
             _apply(policy, change.body, when)
@@ -175,9 +207,11 @@ def on_approval_resolved(sb: Sandbox, approval: Approval) -> None:
 
 
 ROUTES = [
-    Route("POST", "/v2/policies", create_policy),
-    Route("GET", "/v2/policies", list_policies),
-    Route("GET", "/v2/policies/{policyId}", get_policy),
-    Route("PUT", "/v2/policies/{policyId}", update_policy),
-    Route("DELETE", "/v2/policies/{policyId}", archive_policy),
+    Route("POST", "/v2/policies", create_policy, permissions=("Policies:Create",), audit_safe=True),
+    Route("GET", "/v2/policies", list_policies, permissions=("Policies:Read",)),
+    Route("GET", "/v2/policies/{policyId}", get_policy, permissions=("Policies:Read",)),
+    Route("PUT", "/v2/policies/{policyId}", update_policy, permissions=("Policies:Update",), audit_safe=True),
+    Route(
+        "DELETE", "/v2/policies/{policyId}", archive_policy, permissions=("Policies:Delete",), audit_safe=True
+    ),
 ]

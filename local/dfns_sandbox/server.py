@@ -77,9 +77,10 @@ class SandboxServer:
         return list(self.sandbox.officers)
 
     def register_service_account(
-        self, public_key_pem: str, name: str = "service-account"
+        self, public_key_pem: str, name: str = "service-account", permissions: list[str] | None = None
     ) -> ServiceAccountCredentials:
-        return self.sandbox.register_service_account(public_key_pem, name)
+        """``permissions=None``: the product's service-account role; else a role with exactly these."""
+        return self.sandbox.register_service_account(public_key_pem, name, permissions)
 
     def advance(self, seconds: float) -> None:
         self.sandbox.advance(seconds)

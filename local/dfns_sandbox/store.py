@@ -33,6 +33,9 @@ class User:
     username: str
     kind: str  # "CustomerEmployee" or "ServiceAccount"
     credentials: dict[str, Credential] = field(default_factory=dict)
+    assignment_ids: list[str] = field(default_factory=list)  # its permission assignments (roles)
+    token_id: str = ""
+    date_created: datetime | None = None
 
     @property
     def is_service_account(self) -> bool:
@@ -59,6 +62,31 @@ class UserAction:
     payload: str
     expires_at: datetime
     used: bool = False
+    token: str = ""
+    date_signed: datetime | None = None
+    client_data: str = ""  # base64url, exactly as the user signed it
+    signature: str = ""  # base64url
+    challenge: str = ""  # the challenge /auth/action/init issued for this action (clientData carries it)
+
+
+@dataclass(slots=True)
+class PermissionRecord:
+    """A Dfns "permission" (a role in the dashboard): a named list of operations."""
+
+    id: str
+    name: str
+    operations: list[str]
+    date_created: datetime
+    is_immutable: bool = False
+    is_archived: bool = False
+
+
+@dataclass(slots=True)
+class Assignment:
+    id: str
+    permission_id: str
+    identity_id: str
+    date_created: datetime
 
 
 @dataclass(slots=True)
@@ -117,7 +145,7 @@ class Policy:
 @dataclass(slots=True)
 class ChangeRequest:
     id: str
-    operation_kind: str  # "Update" or "Delete"
+    operation_kind: str  # always "Update" (an archive proposes the policy with status "Archived")
     requester: Json
     entity_id: str
     date_created: datetime
@@ -151,8 +179,13 @@ class AuditRow:
     user_id: str
     username: str
     cred_id: str
-    action_path: str
+    action_path: str  # the concrete request, e.g. "PUT /wallets/wa-1/tags"
     summary: str = ""
+    action: UserAction | None = None  # the signed user action (signature material for GET …/logs/{id})
+    safe: bool = False  # whether GET /auth/action/logs/{id} may show it (Dfns exposes "safe" routes only)
+    date_resolved: datetime | None = None
+    response_status: int | None = None
+    response_error: str | None = None
 
 
 @dataclass(slots=True)
@@ -178,18 +211,22 @@ class Store:
     approvals: dict[str, Approval] = field(default_factory=dict)
     expiring: dict[str, Approval] = field(default_factory=dict)  # pending approvals with an expirationDate
     audit: list[AuditRow] = field(default_factory=list)
+    audit_by_id: dict[str, AuditRow] = field(default_factory=dict)
+    permissions: dict[str, PermissionRecord] = field(default_factory=dict)
+    assignments: dict[str, Assignment] = field(default_factory=dict)
+    org_id: str = ""
     webhooks: dict[str, WebhookRecord] = field(default_factory=dict)
 
 
-def _encode_offset(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode().rstrip("=")
+def _encode_position(position: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{position}".encode()).decode().rstrip("=")
 
 
-def _decode_offset(token: str) -> int:
+def _decode_position(token: str, size: int) -> int:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
         prefix, _, number = raw.partition(":")
-        if prefix != "o":
+        if prefix != "o" or not number.isdigit() or int(number) >= size:
             raise ValueError(raw)
         return int(number)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -205,15 +242,29 @@ def parse_limit(raw: str | None, default: int = 50) -> int:
 
 
 def paginate(
-    items: Sequence[T], args: Any, render: Callable[[T], Json], default_limit: int = 50
+    items: Sequence[T],
+    args: Any,
+    render: Callable[[T], Json],
+    *,
+    keep: Callable[[T], bool] | None = None,
+    newest_first: bool = False,
+    default_limit: int = 50,
 ) -> tuple[list[Json], str | None]:
-    """A page of ``items`` per ``limit``/``paginationToken``; the next token is absent on the last page."""
+    """A page of ``items`` (an append-only sequence, oldest first) per ``limit``/``paginationToken``.
+
+    ``keep`` filters; ``newest_first`` walks from the end. The token is the absolute position of the
+    next item to look at, so items appended (or filtered out) while a client pages never shift or repeat
+    what it sees. The next token is absent on the last page (the page after it would be empty).
+    """
     limit = parse_limit(args.get("limit"), default_limit)
     token = args.get("paginationToken")
-    start = _decode_offset(token) if token else 0
-    page = items[start : start + limit]
-    end = start + len(page)
-    return [render(item) for item in page], (_encode_offset(end) if end < len(items) else None)
+    start = _decode_position(token, len(items)) if token else (len(items) - 1 if newest_first else 0)
+    wanted = keep or (lambda _: True)
+    positions = range(start, -1, -1) if newest_first else range(start, len(items))
+    matching = (p for p in positions if wanted(items[p]))
+    page = [render(items[p]) for p in itertools.islice(matching, limit)]
+    following = next(matching, None)  # look ahead: no token when nothing matches any more
+    return page, (None if following is None else _encode_position(following))
 
 
 def page_body(items: list[Json], next_token: str | None, **extra: Any) -> Json:

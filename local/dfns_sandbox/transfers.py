@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from dfns_sandbox.approvals import announce_pending, create_approval
 from dfns_sandbox.assets import asset_meta, record_history
-from dfns_sandbox.clock import iso
+from dfns_sandbox.clock import iso, parse_iso
 from dfns_sandbox.context import Ctx, Reply, Route, ok
 from dfns_sandbox.engine import evaluate
 from dfns_sandbox.errors import bad_request, conflict, not_found, reject_unknown
@@ -28,7 +28,10 @@ if TYPE_CHECKING:
 EVM_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 AMOUNT = re.compile(r"^\d+$")
 _COMMON = {"kind", "to", "amount", "priority", "externalId", "travelRule", "feeSponsorId"}
-_FIELDS = {"Native": _COMMON | {"memo", "createDestinationAccount"}, "Erc20": _COMMON | {"contract"}}
+_FIELDS = {
+    "Native": _COMMON | {"memo", "createDestinationAccount", "offer", "expiresAt", "useDurableNonce"},
+    "Erc20": _COMMON | {"contract"},
+}
 
 
 def render_transfer(transfer: Transfer) -> Json:
@@ -61,22 +64,52 @@ def _validate(body: Json, network: str) -> None:
     if kind not in _FIELDS:
         raise bad_request("kind must be Native or Erc20 in the sandbox", field="kind")
     reject_unknown(body, _FIELDS[kind])
-    evm = NETWORKS[network].evm
+    _validate_required(body, kind)
+    _validate_addresses(body, kind, NETWORKS[network].evm)
+    _validate_options(body)
+
+
+def _validate_required(body: Json, kind: str) -> None:
     for key in ("to", "amount", *(["contract"] if kind == "Erc20" else [])):
         if not isinstance(body.get(key), str) or not body[key]:
             raise bad_request(f"{key} is required", field=key)
     if not AMOUNT.match(body["amount"]):
         raise bad_request("amount must be an integer string in the smallest unit (^\\d+$)", field="amount")
+
+
+def _validate_addresses(body: Json, kind: str, evm: bool) -> None:
     if kind == "Erc20" and not evm:
         raise bad_request("Erc20 transfers need an EVM wallet", field="kind")
     for key in ("to", "contract"):
         if key in body and evm and not EVM_ADDRESS.match(body[key]):
             raise bad_request(f"{key} must be an EVM address ^0x[0-9a-fA-F]{{40}}$", field=key)
+
+
+def _validate_options(body: Json) -> None:
     if "priority" in body and body["priority"] not in {"Slow", "Standard", "Fast"}:
         raise bad_request("priority must be Slow, Standard or Fast", field="priority")
+    for flag in ("offer", "useDurableNonce", "createDestinationAccount"):
+        if flag in body and not isinstance(body[flag], bool):
+            raise bad_request(f"{flag} must be a boolean", field=flag)
+    if "expiresAt" in body and not _is_iso(body["expiresAt"]):
+        raise bad_request("expiresAt must be an ISO 8601 date", field="expiresAt")
+    _validate_external_id(body)
+
+
+def _validate_external_id(body: Json) -> None:
     external_id = body.get("externalId")
     if external_id is not None and not (isinstance(external_id, str) and 1 <= len(external_id) <= 50):
         raise bad_request("externalId must be a string of 1 to 50 characters", field="externalId")
+
+
+def _is_iso(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        parse_iso(value)
+    except ValueError:
+        return False
+    return True
 
 
 def create_transfer(ctx: Ctx) -> Reply:
@@ -253,13 +286,24 @@ def get_transfer(ctx: Ctx) -> Reply:
 
 def list_transfers(ctx: Ctx) -> Reply:
     wallet = get_wallet(ctx.sb, ctx.params["walletId"])
-    mine = list(reversed(ctx.sb.store.transfers_by_wallet.get(wallet.id, [])))
-    items, token = paginate(mine, ctx.args, render_transfer)
+    mine = ctx.sb.store.transfers_by_wallet.get(wallet.id, [])
+    items, token = paginate(mine, ctx.args, render_transfer, newest_first=True)
     return ok(page_body(items, token, walletId=wallet.id))
 
 
 ROUTES = [
-    Route("POST", "/wallets/{walletId}/transfers", create_transfer),
-    Route("GET", "/wallets/{walletId}/transfers", list_transfers),
-    Route("GET", "/wallets/{walletId}/transfers/{transferId}", get_transfer),
+    Route(
+        "POST",
+        "/wallets/{walletId}/transfers",
+        create_transfer,
+        permissions=("Wallets:Transfers:Create",),
+        audit_safe=True,
+    ),
+    Route("GET", "/wallets/{walletId}/transfers", list_transfers, permissions=("Wallets:Transfers:Read",)),
+    Route(
+        "GET",
+        "/wallets/{walletId}/transfers/{transferId}",
+        get_transfer,
+        permissions=("Wallets:Transfers:Read",),
+    ),
 ]

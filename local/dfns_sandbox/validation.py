@@ -18,7 +18,7 @@ SIGN_RULES = {
 }
 ACTIVITIES: dict[str, tuple[set[str], set[str], str | None]] = {
     # activityKind → (rule kinds, action kinds, the filter key it takes)
-    "Wallets:Sign": (SIGN_RULES, {"Block", "RequestApproval"}, None),
+    "Wallets:Sign": (SIGN_RULES, {"Block", "RequestApproval", "NoAction"}, None),
     "Policies:Modify": ({"AlwaysTrigger"}, {"RequestApproval"}, "policyId"),
     "Permissions:Modify": ({"AlwaysTrigger"}, {"Block", "RequestApproval"}, "permissionId"),
     "Permissions:Assign": ({"AlwaysTrigger"}, {"Block", "RequestApproval"}, "permissionId"),
@@ -103,7 +103,7 @@ def _action(action: Any, allowed: set[str], activity: str) -> None:
         raise bad_request("action.kind must be Block, RequestApproval or NoAction", field="action.kind")
     if action["kind"] not in allowed:
         raise bad_request(f"{activity} does not allow action {action['kind']}", field="action.kind")
-    if action["kind"] == "Block":
+    if action["kind"] in {"Block", "NoAction"}:
         reject_unknown(action, {"kind"}, "action")
         return
     reject_unknown(action, {"kind", "approvalGroups", "autoRejectTimeout"}, "action")

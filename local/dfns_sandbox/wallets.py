@@ -64,6 +64,16 @@ def render_wallet(wallet: Wallet) -> Json:
     return body
 
 
+def _new_wallet_tags(ctx: Ctx, body: Json) -> list[str]:
+    """Tags set in the create call itself: they need ``Wallets:Tags:Add`` too."""
+    tags = _tags(body) if "tags" in body else []
+    if tags:
+        ctx.require("Wallets:Tags:Add")
+    if len(tags) > MAX_TAGS:
+        raise bad_request(f"a wallet holds at most {MAX_TAGS} tags", field="tags")
+    return tags
+
+
 def create_wallet(ctx: Ctx) -> Reply:
     body = ctx.body()
     reject_unknown(body, {"network", "name", "tags", "externalId", "delayDelegation"})
@@ -72,9 +82,7 @@ def create_wallet(ctx: Ctx) -> Reply:
         raise bad_request(f"network must be one of {', '.join(NETWORKS)}", field="network")
     name = _optional_str(body, "name", 100)
     external_id = _optional_str(body, "externalId", 100)
-    tags = _tags(body) if "tags" in body else []
-    if len(tags) > MAX_TAGS:
-        raise bad_request(f"a wallet holds at most {MAX_TAGS} tags", field="tags")
+    tags = _new_wallet_tags(ctx, body)
     store = ctx.sb.store
     if external_id is not None and external_id in store.wallet_external_ids:
         existing = store.wallet_external_ids[external_id]
@@ -167,11 +175,19 @@ def untag_wallet(ctx: Ctx) -> Reply:
     return _change_tags(ctx, add=False)
 
 
+READ = ("Wallets:Read",)
 ROUTES = [
-    Route("POST", "/wallets", create_wallet),
-    Route("GET", "/wallets", list_wallets),
-    Route("GET", "/wallets/{walletId}", read_wallet),
-    Route("PUT", "/wallets/{walletId}", update_wallet),
-    Route("PUT", "/wallets/{walletId}/tags", tag_wallet),
-    Route("DELETE", "/wallets/{walletId}/tags", untag_wallet),
+    # A new wallet creates its signing key (Keys:Create, roles-and-permissions page); tags need Tags:Add.
+    Route("POST", "/wallets", create_wallet, permissions=("Wallets:Create", "Keys:Create"), audit_safe=True),
+    Route("GET", "/wallets", list_wallets, permissions=READ),
+    Route("GET", "/wallets/{walletId}", read_wallet, permissions=READ),
+    Route("PUT", "/wallets/{walletId}", update_wallet, permissions=("Wallets:Update",), audit_safe=True),
+    Route("PUT", "/wallets/{walletId}/tags", tag_wallet, permissions=("Wallets:Tags:Add",), audit_safe=True),
+    Route(
+        "DELETE",
+        "/wallets/{walletId}/tags",
+        untag_wallet,
+        permissions=("Wallets:Tags:Remove",),
+        audit_safe=True,
+    ),
 ]

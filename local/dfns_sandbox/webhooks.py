@@ -44,10 +44,21 @@ EVENT_KINDS = {
     "wallet.signature.signed",
     "wallet.signature.failed",
     "wallet.signature.rejected",
+    "wallet.offer.received",
+    "wallet.offer.accepted",
+    "wallet.offer.rejected",
+    "wallet.offer.withdrawn",
     "key.created",
     "key.deleted",
     "key.delegated",
     "key.exported",
+    "vault.created",
+    "vault.updated",
+    "vault.tags.modified",
+    "vault.event.created",
+    "address_watch.blockchain_event.transfer.confirmed",
+    "address_watch.blockchain_event.misc.confirmed",
+    "payout.action.required",
 }
 
 
@@ -184,12 +195,13 @@ def ping_webhook(ctx: Ctx) -> Reply:
 def list_events(ctx: Ctx) -> Reply:
     hook = _get(ctx)
     kind, failed = ctx.args.get("kind"), ctx.args.get("deliveryFailed")
-    events = [
-        e
-        for e in reversed(hook.log)
-        if (kind is None or e.kind == kind) and (failed is None or e.delivery_failed == (failed == "true"))
-    ]
-    items, token = paginate(events, ctx.args, render_event)
+
+    def keep(e: WebhookEventRecord) -> bool:
+        return (kind is None or e.kind == kind) and (
+            failed is None or e.delivery_failed == (failed == "true")
+        )
+
+    items, token = paginate(hook.log, ctx.args, render_event, keep=keep, newest_first=True)
     return ok(page_body(items, token))
 
 
@@ -210,13 +222,13 @@ def flush(ctx: Ctx) -> Reply:
 
 
 ROUTES = [
-    Route("POST", "/webhooks", create_webhook),
-    Route("GET", "/webhooks", list_webhooks),
-    Route("GET", "/webhooks/{webhookId}", get_webhook),
-    Route("PUT", "/webhooks/{webhookId}", update_webhook),
-    Route("DELETE", "/webhooks/{webhookId}", delete_webhook),
-    Route("POST", "/webhooks/{webhookId}/ping", ping_webhook, locked=False),
-    Route("GET", "/webhooks/{webhookId}/events", list_events),
-    Route("GET", "/webhooks/{webhookId}/events/{eventId}", get_event),
+    Route("POST", "/webhooks", create_webhook, permissions=("Webhooks:Create",)),
+    Route("GET", "/webhooks", list_webhooks, permissions=("Webhooks:Read",)),
+    Route("GET", "/webhooks/{webhookId}", get_webhook, permissions=("Webhooks:Read",)),
+    Route("PUT", "/webhooks/{webhookId}", update_webhook, permissions=("Webhooks:Update",)),
+    Route("DELETE", "/webhooks/{webhookId}", delete_webhook, permissions=("Webhooks:Delete",)),
+    Route("POST", "/webhooks/{webhookId}/ping", ping_webhook, locked=False, permissions=("Webhooks:Ping",)),
+    Route("GET", "/webhooks/{webhookId}/events", list_events, permissions=("Webhooks:Events:Read",)),
+    Route("GET", "/webhooks/{webhookId}/events/{eventId}", get_event, permissions=("Webhooks:Events:Read",)),
     Route("POST", "/sandbox/webhooks/flush", flush, admin=True, locked=False),
 ]

@@ -1,4 +1,4 @@
-"""``managed-accounts``: run the local stack, mint dev tokens, decide approvals, bootstrap Dfns, run the demo.
+"""managed-accounts: run the local stack, mint dev tokens, decide approvals, bootstrap Dfns, run the demo.
 
 Exit codes: 0 success, 1 a failed operation (Dfns refused, the demo broke), 2 bad usage or a stack
 that cannot start (a port in use) or is not running.
@@ -10,20 +10,41 @@ import argparse
 import json
 import logging
 import os
+import shlex
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TextIO
 
 from local_stack.serving import PortInUse
 
 if TYPE_CHECKING:
+    from managed_accounts.dfns.client import DfnsClient
+
     from local_stack.remote import RunningStack
+    from local_stack.stack import LocalStack
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
+
+# What `--help` prints: the commands as a newcomer runs them, from the repository root, with only python3
+# on the machine (uv is bootstrapped into .tools/, not onto the PATH, and the console script lives in .venv).
+EPILOG = """From the repository root, the make targets run these commands (and install what they need):
+  make run                              start the local stack (make run VERBOSE=1: full logs on the console)
+  TOKEN=$(make -s token CLIENT=alice)   a dev ID token (OPERATOR=1: in the operators group)
+  make approvals                        what waits for the compliance officer
+  make approve                          approve the pending approval (APPROVAL=<id> when several wait)
+  make deny REASON=unknown              deny it (APPROVAL=<id> when several wait)
+  make demo                             the whole story, narrated
+
+The script itself is .venv/bin/managed-accounts, for the options make does not pass:
+  .venv/bin/managed-accounts run --help
+  .venv/bin/managed-accounts token --help
+"""
+PROG = ".venv/bin/managed-accounts"
 
 
 def _env_int(name: str, default: int) -> int:
@@ -36,7 +57,12 @@ def _state_dir(args: argparse.Namespace) -> Path:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="managed-accounts", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=__doc__,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument(
         "--state-dir",
         default=os.environ.get("MANAGED_ACCOUNTS_STATE_DIR", ".local"),
@@ -52,6 +78,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--no-realtime", action="store_true", help="sandbox transfers advance only via POST /sandbox/clock"
     )
+    run.add_argument(
+        "--verbose",
+        action="store_true",
+        help="the full logs (handlers' JSON, Dfns calls) on the console as well as in <state-dir>/stack.log",
+    )
 
     token = commands.add_parser("token", help="print a dev ID token for a client")
     token.add_argument("client_id")
@@ -62,7 +93,9 @@ def _parser() -> argparse.ArgumentParser:
     decisions = sandbox.add_subparsers(dest="action", required=True)
     for action in ("approve", "deny"):
         decide = decisions.add_parser(action, help=f"{action} a policy approval (a signed decision)")
-        decide.add_argument("approval_id")
+        decide.add_argument(
+            "approval_id", nargs="?", default=None, help="default: the pending one (refused if several are)"
+        )
         decide.add_argument("--reason", default=None)
     decisions.add_parser("approvals", help="list the approvals waiting for a decision")
 
@@ -101,12 +134,9 @@ def _run(args: argparse.Namespace) -> int:
 
     # Before the heavy imports (boto3, moto): a taken port should fail in a blink, not after seconds.
     ensure_ports_free({"API": args.api_port, "Dfns sandbox": args.sandbox_port, "moto": args.aws_port})
+    from local_stack.console import route_logs
     from local_stack.stack import LocalStack, StackConfig
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # The API's access log stays; moto's, the product's HTTP client's and boto's chatter go.
-    for noisy in ("werkzeug", "httpx", "botocore", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
     config = StackConfig(
         api_port=args.api_port,
         sandbox_port=args.sandbox_port,
@@ -117,50 +147,104 @@ def _run(args: argparse.Namespace) -> int:
     )
     stop = threading.Event()
 
-    def _on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-        # A second Ctrl-C while stopping ends the process at once.
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
+    on_signal = StopOnSignal(stop)
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    # From here on print() goes to the log file (Powertools' metrics print): the console is `out`.
+    out = sys.stdout
+    routing = route_logs(config.state_dir, verbose=args.verbose, console_stream=out)
+    try:
+        return _serve(LocalStack(config), stop, out, routing.log_path)
+    finally:
+        routing.close()
 
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
-    stack = LocalStack(config)
+
+class StopOnSignal:
+    """SIGINT and SIGTERM ask the stack to stop; a second Ctrl-C, a second or more after the first,
+    ends the process at once.
+
+    One Ctrl-C under `make run` arrives twice within milliseconds: the terminal signals the whole
+    foreground process group, and `uv run` forwards the signal to its child as well. That is not a
+    second Ctrl-C, and must not cut the clean stop short.
+    """
+
+    REPEAT_AFTER_S = 1.0
+
+    def __init__(self, stop: threading.Event, clock: Callable[[], float] = time.monotonic) -> None:
+        self._stop = stop
+        self._clock = clock
+        self._first: float | None = None
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        now = self._clock()
+        if self._first is None:
+            self._first = now
+            self._stop.set()
+        elif signum == signal.SIGINT and now - self._first >= self.REPEAT_AFTER_S:
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def _serve(stack: LocalStack, stop: threading.Event, out: TextIO, log_path: Path) -> int:
     try:
         info = stack.start()
     except PortInUse:
         raise
     except Exception as exc:  # start() already stopped what it had started
         logging.getLogger("local_stack").exception("the local stack failed to start")
-        print(f"error: the local stack failed to start: {exc}", file=sys.stderr)
+        print(f"error: the local stack failed to start: {exc} (details in {log_path})", file=sys.stderr)
         return EXIT_FAILED
     try:
-        print(_usage(info, config.state_dir), flush=True)
+        print(usage(info, stack.config.state_dir, log_path), file=out, flush=True)
         stop.wait()
-        print("stopping the local stack…", flush=True)
+        print("stopping the local stack…", file=out, flush=True)
     finally:
         stack.stop()
+    print("stopped.", file=out, flush=True)
     return 0
 
 
-def _usage(info: dict[str, object], state_dir: Path) -> str:
+def _second_terminal_setup(state_dir: Path) -> list[str]:
+    """What a second terminal needs before the make targets find this stack: the repository root (a new
+    terminal may open anywhere) and, unless the state is where `make run` keeps it, its folder."""
+    from local_stack.stack import REPO_ROOT
+
+    lines = [f"cd {shlex.quote(str(REPO_ROOT))}"]
+    if state_dir.resolve() != REPO_ROOT / ".local":
+        lines.append(f"export MANAGED_ACCOUNTS_STATE_DIR={shlex.quote(str(state_dir.resolve()))}")
+    return lines
+
+
+def usage(info: dict[str, Any], state_dir: Path, log_path: Path) -> str:
+    """The banner `make run` prints once the stack is up: the links and the commands to try, each one
+    runnable as printed in a second terminal."""
     api = info["apiUrl"]
+    commands = [
+        *_second_terminal_setup(state_dir),
+        "TOKEN=$(make -s token CLIENT=alice)",
+        f'curl -s -X POST {api}/accounts -H "Authorization: Bearer $TOKEN"',
+        f'curl -s {api}/accounts/me -H "Authorization: Bearer $TOKEN"',
+        f'curl -s -X POST {api}/accounts/me/destination-requests -H "Authorization: Bearer $TOKEN" \\',
+        "     -H 'Content-Type: application/json' "
+        + """-d '{"address": "0x52908400098527886e0f7030069857d2e4169ee7"}'""",
+        "make approvals                 # what the compliance officer sees",
+        "make approve                   # their signed decision (or: make deny REASON=unknown)",
+        f'curl -s {api}/accounts/me/destinations -H "Authorization: Bearer $TOKEN"',
+        "make demo                      # the whole story, narrated",
+    ]
+    try_it = "\n".join(f"  {line}" for line in commands)
     return f"""
-Managed accounts — local stack is up (state in {state_dir}/stack.json)
-  API            {api}   (Swagger UI: {api}/docs, OpenAPI: {api}/openapi.json)
+Managed accounts — the local stack is up (state in {state_dir}/stack.json)
+  API            {api}
+  Swagger UI     {api}/docs   (OpenAPI: {api}/openapi.json)
   Dfns sandbox   {info["sandboxUrl"]}
   AWS (moto)     {info["awsEndpointUrl"]}
 
-Try it:
-  TOKEN=$(uv run managed-accounts token alice)
-  curl -s -X POST {api}/accounts -H "Authorization: Bearer $TOKEN"
-  curl -s {api}/accounts/me -H "Authorization: Bearer $TOKEN"
-  curl -s -X POST {api}/accounts/me/destination-requests -H "Authorization: Bearer $TOKEN" \\
-       -H 'Content-Type: application/json' -d '{{"address": "0x52908400098527886e0f7030069857d2e4169ee7"}}'
-  uv run managed-accounts sandbox approvals            # what the compliance officer sees
-  uv run managed-accounts sandbox approve <approvalId> # their signed decision
-  curl -s {api}/accounts/me/destinations -H "Authorization: Bearer $TOKEN"
-  uv run managed-accounts demo                         # the whole story, narrated
-Press Ctrl-C to stop.
+Try it in a second terminal:
+{try_it}
+
+Here: one line per API request, webhook and domain event. Full logs: {log_path}
+(or on this console: make run VERBOSE=1). Press Ctrl-C to stop.
 """
 
 
@@ -198,18 +282,33 @@ def _sandbox(args: argparse.Namespace) -> int:
     with stack, stack.officer_client() as officer:
         try:
             if args.action == "approvals":
-                for approval in officer.iter_approvals(status="Pending"):
+                pending = list(officer.iter_approvals(status="Pending"))
+                for approval in pending:
                     kind = approval.activity.kind if approval.activity else "?"
                     print(f"{approval.id}  {kind}  by {approval.initiator_id}  since {approval.date_created}")
+                if not pending:
+                    print("no approval is waiting for a decision")
                 return 0
+            approval_id = args.approval_id or _the_pending_approval(officer)
             value = "Approved" if args.action == "approve" else "Denied"
             decision = DecisionBody(value=value, reason=args.reason)
-            approval = officer.decide_approval(args.approval_id, decision)
+            approval = officer.decide_approval(approval_id, decision)
         except DfnsError as exc:
             print(f"Dfns refused: {exc}", file=sys.stderr)
             return EXIT_FAILED
     print(f"{approval.id}: {approval.status}")
     return 0
+
+
+def _the_pending_approval(officer: DfnsClient) -> str:
+    """The id of the one approval waiting for a decision; a usage error when none or several wait."""
+    pending = [approval.id for approval in officer.iter_approvals(status="Pending")]
+    if len(pending) == 1:
+        return pending[0]
+    if not pending:
+        raise _UsageError("no approval is waiting for a decision (see: make approvals)")
+    waiting = " ".join(pending)
+    raise _UsageError(f"{len(pending)} approvals are waiting: choose one with APPROVAL=<id>: {waiting}")
 
 
 # --- bootstrap ----------------------------------------------------------------------------------------

@@ -12,12 +12,14 @@ import base64
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from managed_accounts.routes import FUNCTIONS
 from werkzeug.wrappers import Request, Response
 
+from local_stack.console import console, request_line, webhook_kind, webhook_line
 from local_stack.events import IncomingRequest, build_rest_event
 from local_stack.invoker import HandlerInvoker, Invoker
 from local_stack.openapi import SWAGGER_PAGE, function_schemas, merged_document, swagger_asset
@@ -78,9 +80,21 @@ class LocalApiGateway:
         self._openapi_lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        response = self.dispatch(Request(environ))
+        request = Request(environ)
+        started = time.perf_counter()
+        response = self.dispatch(request)
+        console.info(self.console_line(request, response.status_code, (time.perf_counter() - started) * 1000))
         result: Iterable[bytes] = response(environ, start_response)
         return result
+
+    def console_line(self, request: Request, status: int, elapsed_ms: float) -> str:
+        """The console's line for one request: a Dfns webhook delivery by its kind, anything else by
+        method and path."""
+        routed = self._router.resolve(request.method, request.path)
+        if routed is not None and routed.route.auth == "webhook":
+            return webhook_line(webhook_kind(request.get_data()), status, elapsed_ms)
+        query = request.query_string.decode("latin-1")
+        return request_line(request.method, request.path + (f"?{query}" if query else ""), status, elapsed_ms)
 
     def dispatch(self, request: Request) -> Response:
         special = self._serve_docs(request)

@@ -18,6 +18,7 @@ from managed_accounts.dfns.client import DfnsClient
 from managed_accounts.dfns.signing import UserActionSigner
 
 from local_stack import aws
+from local_stack.officer import OfficerDfnsClient
 from local_stack.tokens import issue_token, load_key
 
 T = TypeVar("T")
@@ -71,11 +72,11 @@ class RunningStack:
 
     # --- Dfns, as the people and systems who hold credentials there ------------------------------------
 
-    def officer_client(self) -> DfnsClient:
+    def officer_client(self) -> OfficerDfnsClient:
         """The compliance officer's own Dfns client: the only identity that may decide approvals."""
         officer = self.info["complianceOfficer"]
         signer = UserActionSigner(officer["credId"], officer["privateKeyPem"])
-        return DfnsClient(self.info["sandboxUrl"], officer["token"], signer, max_attempts=1)
+        return OfficerDfnsClient(self.info["sandboxUrl"], officer["token"], signer, max_attempts=1)
 
     def service_account_client(self) -> DfnsClient:
         """The service account's client, with the credentials the product reads from Secrets Manager."""

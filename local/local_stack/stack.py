@@ -24,11 +24,17 @@ from dfns_sandbox.server import SandboxServer
 from managed_accounts.config import Settings
 
 from local_stack import aws, dfns_setup
+from local_stack.console import console
 from local_stack.dfns_setup import DfnsIdentity
 from local_stack.environment import HandlerEnvironmentInputs, handler_environment, write_env_file
 from local_stack.gateway import LocalApiGateway
 from local_stack.invoker import HandlerInvoker
-from local_stack.notifications import NOTIFICATIONS_FILE, NotificationWatcher, create_notification_route
+from local_stack.notifications import (
+    NOTIFICATIONS_FILE,
+    NotificationQueues,
+    NotificationWatcher,
+    create_notification_route,
+)
 from local_stack.scheduler import LocalScheduler, ScheduledJob
 from local_stack.serving import ServerThread, ensure_ports_free
 from local_stack.tokens import TokenVerifier, generate_key, issue_token
@@ -92,7 +98,7 @@ class LocalStack:
         _make_functions_importable()
 
         with _phase("moto"):
-            moto, created, notifications_queue = self._start_aws()
+            moto, created, notification_queues = self._start_aws()
         with _phase("Dfns sandbox"):
             dfns, service_account, officer = self._start_dfns(moto.url)
         env = handler_environment(
@@ -111,7 +117,7 @@ class LocalStack:
         webhook_url = f"{api.url}/webhooks/dfns"
         with _phase("Dfns bootstrap"):
             result = dfns_setup.run_bootstrap(settings, webhook_url=webhook_url)
-        scheduler = self._start_background(invoker, moto.url, notifications_queue)
+        scheduler = self._start_background(invoker, moto.url, notification_queues)
 
         officer_key_path = state / OFFICER_KEY_FILE
         _write_private(officer_key_path, officer.private_key_pem)
@@ -144,13 +150,13 @@ class LocalStack:
         _write_private(partial, json.dumps(self.info, indent=2))
         partial.replace(state / STACK_FILE)
 
-    def _start_aws(self) -> tuple[aws.MotoServer, aws.CreatedResources, str]:
+    def _start_aws(self) -> tuple[aws.MotoServer, aws.CreatedResources, NotificationQueues]:
         moto = aws.MotoServer(self.config.aws_port)
         moto.start()
         self._stops.append(moto.stop)
         created = aws.create_resources(moto.url, self.config.names)
-        notifications_queue = create_notification_route(moto.url, self.config.names.event_bus)
-        return moto, created, notifications_queue
+        notification_queues = create_notification_route(moto.url, self.config.names.event_bus)
+        return moto, created, notification_queues
 
     def _start_dfns(self, moto_url: str) -> tuple[SandboxServer, DfnsIdentity, DfnsIdentity]:
         names = self.config.names
@@ -177,10 +183,10 @@ class LocalStack:
         return api, invoker
 
     def _start_background(
-        self, invoker: HandlerInvoker, moto_url: str, notifications_queue: str
+        self, invoker: HandlerInvoker, moto_url: str, notification_queues: NotificationQueues
     ) -> LocalScheduler:
         """The client notifier and the scheduler: they call into everything else, so they start last."""
-        watcher = NotificationWatcher(moto_url, notifications_queue, self.config.state_dir)
+        watcher = NotificationWatcher(moto_url, notification_queues, self.config.state_dir)
         watcher.start()
         self._stops.append(watcher.stop)
         scheduler = LocalScheduler(invoker, scheduled_jobs(self.config))
@@ -244,4 +250,4 @@ def _export(env: dict[str, str]) -> Settings:
 def _phase(name: str) -> Iterator[None]:
     started = time.perf_counter()
     yield
-    log.info("%s ready in %.1f s", name, time.perf_counter() - started)
+    console.info("%s ready in %.1f s", name, time.perf_counter() - started)

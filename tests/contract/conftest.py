@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 from dfns_sandbox import SandboxServer
+from dfns_sandbox.permissions import OPERATIONS
 
 from tests.contract.dfns_helpers import DfnsUser, Receiver, load_private, new_key, public_pem
 
@@ -27,9 +28,14 @@ def http(sandbox: SandboxServer) -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def make_service_account(sandbox: SandboxServer, http: httpx.Client) -> Callable[..., DfnsUser]:
-    def make(kind: str = "ed25519", name: str = "svc") -> DfnsUser:
+    """A service account; ``permissions=None`` gives it the product's role, a list a role of its own."""
+
+    def make(kind: str = "ed25519", name: str = "svc", permissions: list[str] | None = None) -> DfnsUser:
         key = new_key(kind)
-        response = http.post("/sandbox/service-accounts", json={"name": name, "publicKey": public_pem(key)})
+        body: dict[str, Any] = {"name": name, "publicKey": public_pem(key)}
+        if permissions is not None:
+            body["permissions"] = permissions
+        response = http.post("/sandbox/service-accounts", json=body)
         assert response.status_code == 200, response.text
         creds = response.json()
         return DfnsUser(http, creds["accessToken"], creds["credId"], key, creds["userId"])
@@ -39,7 +45,14 @@ def make_service_account(sandbox: SandboxServer, http: httpx.Client) -> Callable
 
 @pytest.fixture
 def svc(make_service_account: Callable[..., DfnsUser]) -> DfnsUser:
+    """The product's service account: its default role has no tag removal, votes or policy deletion."""
     return make_service_account()
+
+
+@pytest.fixture
+def admin(make_service_account: Callable[..., DfnsUser]) -> DfnsUser:
+    """A service account holding every operation (for what the product's role must not do)."""
+    return make_service_account(name="admin", permissions=list(OPERATIONS))
 
 
 @pytest.fixture

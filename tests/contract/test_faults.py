@@ -92,3 +92,20 @@ def test_latency_is_added_without_changing_answers(svc: DfnsUser, http: httpx.Cl
     http.post("/sandbox/faults", json={"latencyMs": 20, "seed": 7})
     assert svc.signed("POST", "/wallets", {"network": "EthereumSepolia"}).status_code == 200
     assert len(svc.get("/wallets").json()["items"]) == 1
+
+
+def test_rate_limit_of_n_per_minute_answers_429_beyond_it_and_0_removes_it(svc: DfnsUser, http: httpx.Client):
+    assert http.post("/sandbox/faults", json={"rateLimitPerMinute": 2}).json()["rateLimitPerMinute"] == 2
+    assert [svc.get("/wallets").status_code for _ in range(2)] == [200, 200]
+    over = svc.get("/wallets")
+    assert over.status_code == 429
+    assert over.json()["error"]["status"] == 429
+    assert 1 <= int(over.headers["Retry-After"]) <= 60
+    assert over.headers["X-RateLimit-Remaining"] == "0"
+    removed = http.post("/sandbox/faults", json={"rateLimitPerMinute": 0}).json()
+    assert removed["rateLimitPerMinute"] is None
+    answers = [svc.get("/wallets") for _ in range(5)]
+    assert [a.status_code for a in answers] == [200] * 5
+    assert "X-RateLimit-Limit" not in answers[-1].headers
+    assert http.post("/sandbox/faults", json={"rateLimitPerMinute": -1}).status_code == 400
+    assert http.post("/sandbox/faults", json={"reserialize": "yes"}).status_code == 400

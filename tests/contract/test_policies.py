@@ -45,7 +45,7 @@ def with_addresses(addresses: list[str]) -> dict[str, Any]:
     return {**WHITELIST, "rule": rule}
 
 
-def test_create_get_list_update_archive_without_governance(svc: DfnsUser):
+def test_create_get_list_update_archive_without_governance(svc: DfnsUser, admin: DfnsUser):
     created = svc.signed("POST", "/v2/policies", WHITELIST)
     assert created.status_code == 200, created.text
     policy = created.json()
@@ -55,7 +55,10 @@ def test_create_get_list_update_archive_without_governance(svc: DfnsUser):
     updated = svc.signed("PUT", f"/v2/policies/{policy['id']}", with_addresses(["0x" + "b" * 40]))
     assert updated.status_code == 200
     assert updated.json()["rule"]["configuration"]["addresses"] == ["0x" + "b" * 40]
-    archived = svc.signed("DELETE", f"/v2/policies/{policy['id']}")
+    refused = svc.signed("DELETE", f"/v2/policies/{policy['id']}")
+    assert refused.status_code == 403  # the product's role has no Policies:Delete
+    assert refused.json()["error"]["details"]["missingPermissions"] == ["Policies:Delete"]
+    archived = admin.signed("DELETE", f"/v2/policies/{policy['id']}")
     assert archived.status_code == 200
     assert archived.json()["status"] == "Archived"
     assert svc.get("/v2/policies", status="Active").json()["items"] == []
@@ -92,7 +95,7 @@ def test_create_get_list_update_archive_without_governance(svc: DfnsUser):
         ({"action": {"kind": "RequestApproval", "approvalGroups": []}}, "no approval groups"),
         ({"action": {"kind": "RequestApproval", "approvalGroups": [{"quorum": 1}]}}, "approvers required"),
         ({"action": {"kind": "Block", "reason": "x"}}, "unknown action field"),
-        ({"action": {"kind": "NoAction"}}, "NoAction is for KYT rules"),
+        ({"action": {"kind": "NoAction", "reason": "x"}}, "unknown NoAction field"),
     ],
 )
 def test_invalid_bodies_are_400(svc: DfnsUser, change: dict[str, Any], why: str):
@@ -153,14 +156,14 @@ def test_governed_update_is_a_202_change_request_applied_on_approval(svc: DfnsUs
     assert "pendingChangeRequest" not in applied
 
 
-def test_second_change_request_on_a_policy_is_409(svc: DfnsUser, officer: DfnsUser):
+def test_second_change_request_on_a_policy_is_409(svc: DfnsUser, officer: DfnsUser, admin: DfnsUser):
     policy_id = _governed_whitelist(svc, officer)
     first = svc.signed("PUT", f"/v2/policies/{policy_id}", with_addresses(["0x" + "c" * 40]))
     assert first.status_code == 202
     second = svc.signed("PUT", f"/v2/policies/{policy_id}", with_addresses(["0x" + "d" * 40]))
     assert second.status_code == 409
     assert second.json()["error"]["details"]["pendingChangeRequestId"] == first.json()["id"]
-    assert svc.signed("DELETE", f"/v2/policies/{policy_id}").status_code == 409
+    assert admin.signed("DELETE", f"/v2/policies/{policy_id}").status_code == 409
 
 
 def test_denied_change_request_leaves_the_policy_unchanged(svc: DfnsUser, officer: DfnsUser):
@@ -196,15 +199,36 @@ def test_change_request_expires_with_auto_reject_timeout(
     assert late.status_code == 422
 
 
-def test_governed_archive_is_a_delete_change_request(svc: DfnsUser, officer: DfnsUser):
+def test_governed_archive_is_an_update_change_request_to_status_archived(
+    svc: DfnsUser, officer: DfnsUser, admin: DfnsUser
+):
     policy_id = _governed_whitelist(svc, officer)
-    change = svc.signed("DELETE", f"/v2/policies/{policy_id}")
+    live = svc.get(f"/v2/policies/{policy_id}").json()
+    change = admin.signed("DELETE", f"/v2/policies/{policy_id}")
     assert change.status_code == 202
-    assert change.json()["operationKind"] == "Delete"
+    assert change.json()["operationKind"] == "Update"  # as Dfns's archive-policy example shows
+    assert change.json()["body"] == {**live, "status": "Archived"}  # the full policy, archived
+    assert svc.get(f"/v2/policies/{policy_id}").json()["status"] == "Active"  # until approved
     officer.signed(
         "POST", f"/v2/policy-approvals/{change.json()['approvalId']}/decisions", {"value": "Approved"}
     )
     assert svc.get(f"/v2/policies/{policy_id}").json()["status"] == "Archived"
+
+
+def test_a_change_request_body_is_the_full_proposed_policy(svc: DfnsUser, officer: DfnsUser):
+    policy_id = _governed_whitelist(svc, officer)
+    live = svc.get(f"/v2/policies/{policy_id}").json()
+    proposed = with_addresses(["0x" + "c" * 40])
+    change = svc.signed("PUT", f"/v2/policies/{policy_id}", proposed).json()
+    assert change["body"] == {
+        **proposed,
+        "id": policy_id,
+        "status": "Active",
+        "dateCreated": live["dateCreated"],
+        "dateUpdated": live["dateUpdated"],
+    }
+    pending = svc.get(f"/v2/policies/{policy_id}").json()["pendingChangeRequest"]
+    assert pending["body"] == change["body"]
 
 
 def test_ungoverned_policies_are_not_gated_by_a_filtered_governance_policy(svc: DfnsUser, officer: DfnsUser):

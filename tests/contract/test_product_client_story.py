@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from dfns_sandbox import SandboxServer
+from dfns_sandbox.permissions import SERVICE_ACCOUNT_ROLE
+from local_stack.officer import OfficerDfnsClient
 from managed_accounts.dfns.client import DfnsClient
 from managed_accounts.dfns.errors import DfnsAuthError, DfnsConflict
 from managed_accounts.dfns.models import (
@@ -28,7 +32,7 @@ from managed_accounts.dfns.models import (
     WhitelistConfiguration,
     WhitelistRule,
 )
-from managed_accounts.dfns.signing import UserActionSigner
+from managed_accounts.dfns.signing import UserActionSigner, b64url_decode
 from managed_accounts.domain.ports import ChangeRequestPending, PolicyApplied
 
 from tests.contract.dfns_helpers import new_key, public_pem
@@ -48,7 +52,9 @@ def whitelist(addresses: list[str]) -> PolicyBody:
 
 
 @pytest.fixture
-def clients(sandbox: SandboxServer) -> Iterator[tuple[DfnsClient, DfnsClient]]:
+def clients(sandbox: SandboxServer) -> Iterator[tuple[DfnsClient, OfficerDfnsClient, OfficerDfnsClient]]:
+    """The service account's client (default role), the officer's, and an officer-style client holding
+    the service account's credentials (to show the sandbox refuses what its role lacks)."""
     key = new_key("ed25519")
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -57,15 +63,21 @@ def clients(sandbox: SandboxServer) -> Iterator[tuple[DfnsClient, DfnsClient]]:
     officer = sandbox.officer
     with (
         DfnsClient(sandbox.url, creds.access_token, UserActionSigner(creds.cred_id, pem)) as service,
-        DfnsClient(
+        OfficerDfnsClient(
             sandbox.url, officer.token, UserActionSigner(officer.cred_id, officer.private_key_pem)
         ) as human,
+        OfficerDfnsClient(
+            sandbox.url, creds.access_token, UserActionSigner(creds.cred_id, pem), max_attempts=1
+        ) as impostor,
     ):
-        yield service, human
+        yield service, human, impostor
 
 
-def test_destination_approval_story(sandbox: SandboxServer, clients: tuple[DfnsClient, DfnsClient]):
-    service, officer = clients
+Clients = tuple[DfnsClient, OfficerDfnsClient, OfficerDfnsClient]
+
+
+def test_destination_approval_story(sandbox: SandboxServer, clients: Clients):
+    service, officer, impostor = clients
     wallet = service.create_wallet(
         CreateWalletBody(network="EthereumSepolia", name="Café client", tags=["client:c1"], external_id="c1")
     )
@@ -104,8 +116,9 @@ def test_destination_approval_story(sandbox: SandboxServer, clients: tuple[DfnsC
     pending = list(service.iter_approvals(status="Pending"))
     assert [a.id for a in pending] == [change.approval_id]
 
-    with pytest.raises(DfnsAuthError):  # the service account can never approve its own request
-        service.decide_approval(change.approval_id, DecisionBody(value="Approved"))
+    assert not hasattr(service, "decide_approval")  # the product's client has no way to vote
+    with pytest.raises(DfnsAuthError):  # and Dfns refuses the service account's vote anyway
+        impostor.decide_approval(change.approval_id, DecisionBody(value="Approved"))
     approval = officer.decide_approval(change.approval_id, DecisionBody(value="Approved", reason="KYC ok"))
     assert approval.status == "Approved"
     assert [d.user_id for d in approval.decisions] == [sandbox.officer.user_id]
@@ -133,14 +146,53 @@ def test_destination_approval_story(sandbox: SandboxServer, clients: tuple[DfnsC
     rows = officer.audit_logs(
         now - timedelta(days=1), now + timedelta(days=1), user_id=sandbox.officer.user_id
     )
-    assert [r.action_path for r in rows] == ["POST /v2/policy-approvals/{approvalId}/decisions"]
+    decided = f"POST /v2/policy-approvals/{change.approval_id}/decisions"
+    assert [r.action_path for r in rows] == [decided]  # the concrete path: the approval is named
+    log = service.get_audit_log(rows[0].audit_log_id)  # who approved, with the proof
+    assert (log.user_id, log.response_status, log.action) == (sandbox.officer.user_id, 200, decided)
+    credential = log.first_factor_credential
+    assert credential is not None
+    assert credential.public_key is not None
+    assert credential.signature is not None
+    assert credential.client_data is not None
+    officer_key = serialization.load_pem_public_key(credential.public_key.encode())
+    assert isinstance(officer_key, ed25519.Ed25519PublicKey)
+    officer_key.verify(b64url_decode(credential.signature), b64url_decode(credential.client_data))
+    assert json.loads(b64url_decode(credential.client_data))["challenge"] == log.challenge  # this action's
 
 
-def test_ungoverned_update_applies_at_once(clients: tuple[DfnsClient, DfnsClient]):
-    service, _ = clients
+def test_the_service_account_reads_its_own_permissions(clients: Clients):
+    service, officer, _ = clients
+    user_id = service.token_user_id()
+    assert user_id is not None
+    assert user_id.startswith("us-")
+
+    held = service.own_permissions()
+
+    assert held.user_id == user_id
+    [role] = held.roles
+    assert role.name == "ManagedAccountsServiceAccount"
+    assert sorted(role.operations) == sorted(SERVICE_ACCOUNT_ROLE)
+    assert "Wallets:Tags:Remove" not in held.operations()
+    assert held.sources_of("Wallets:Create") == [
+        f"ManagedAccountsServiceAccount ({role.id})",
+        "userInfo.permissions",  # the deprecated flat list says the same
+    ]
+    account = service.get_service_account(user_id)
+    assert account.user_info.is_service_account is True
+    assert [a.permission_id for a in account.assignments()] == [role.id]
+    with pytest.raises(DfnsAuthError):  # reading a role needs Permissions:Read, not in its role
+        service.get_permission(role.id)
+    assert officer.get_permission(role.id).operations == role.operations
+
+
+def test_ungoverned_update_applies_at_once(clients: Clients):
+    service, officer, _ = clients
     policy = service.create_policy(whitelist([]))
     outcome = service.update_policy(policy.id, whitelist([APPROVED]))
     assert isinstance(outcome, PolicyApplied)
-    archived = service.archive_policy(policy.id)
+    with pytest.raises(DfnsAuthError):  # the service account's role has no Policies:Delete
+        service.archive_policy(policy.id)
+    archived = officer.archive_policy(policy.id)
     assert isinstance(archived, PolicyApplied)
     assert archived.policy.status == "Archived"

@@ -112,6 +112,9 @@ def test_transfer_between_sandbox_wallets_credits_the_recipient(
         {"to": ALLOWED, "amount": "1", "externalId": "x" * 51},
         {"to": ALLOWED, "amount": "1", "priority": "Turbo"},
         {"amount": "1"},
+        {"to": ALLOWED, "amount": "1", "offer": "yes"},
+        {"to": ALLOWED, "amount": "1", "expiresAt": "tomorrow"},
+        {"to": ALLOWED, "amount": "1", "useDurableNonce": 1},
     ],
 )
 def test_invalid_transfer_bodies_are_400(svc: DfnsUser, wallet: dict[str, Any], body: dict[str, Any]):
@@ -264,3 +267,18 @@ def test_concurrent_retries_with_one_external_id_make_one_transfer(svc: DfnsUser
     assert {r.status_code for r in responses} == {200}
     assert len({r.json()["id"] for r in responses}) == 1
     assert len(svc.get(f"/wallets/{wallet['id']}/transfers").json()["items"]) == 1
+
+
+def test_native_transfers_accept_offer_expires_at_and_durable_nonce(svc: DfnsUser, wallet: dict[str, Any]):
+    extras = {"offer": True, "expiresAt": "2030-01-01T00:00:00.000Z", "useDurableNonce": False}
+    created = transfer(svc, wallet, to=ALLOWED, amount="1", **extras)
+    assert created.status_code == 200, created.text
+    assert created.json()["requestBody"] == {"kind": "Native", "to": ALLOWED, "amount": "1", **extras}
+
+
+def test_a_no_action_policy_is_evaluated_but_changes_nothing(svc: DfnsUser, wallet: dict[str, Any]):
+    policy(svc, {"kind": "AlwaysTrigger", "configuration": {}}, {"kind": "NoAction"})
+    created = transfer(svc, wallet, to=OTHER, amount="1").json()
+    assert created["status"] == "Pending"
+    assert "approvalId" not in created
+    assert "reason" not in created

@@ -68,11 +68,11 @@ def test_list_pages_with_limit_and_pagination_token(svc: DfnsUser):
     assert svc.get("/wallets", paginationToken="garbage!").status_code == 400
 
 
-def test_tag_and_untag_with_a_json_body_on_delete(svc: DfnsUser, wallet: dict[str, Any]):
+def test_tag_and_untag_with_a_json_body_on_delete(svc: DfnsUser, admin: DfnsUser, wallet: dict[str, Any]):
     path = f"/wallets/{wallet['id']}/tags"
     assert svc.signed("PUT", path, {"tags": ["limits:standard", "client:c1"]}).json() == {}
     assert svc.get(f"/wallets/{wallet['id']}").json()["tags"] == ["client:c1", "limits:standard"]
-    assert svc.signed("DELETE", path, {"tags": ["client:c1"]}).status_code == 200
+    assert admin.signed("DELETE", path, {"tags": ["client:c1"]}).status_code == 200
     assert svc.get(f"/wallets/{wallet['id']}").json()["tags"] == ["limits:standard"]
     assert svc.signed("PUT", path, {"tags": [f"t{i}" for i in range(10)]}).status_code == 400
 
@@ -99,9 +99,17 @@ def test_deposit_to_unknown_wallet_is_404_and_amount_must_be_an_integer_string(h
     assert http.post("/sandbox/deposits", json={"walletId": "wa-x", "amount": 1}).status_code == 400
 
 
-def test_update_name_and_external_id(svc: DfnsUser, wallet: dict[str, Any]):
-    updated = svc.signed("PUT", f"/wallets/{wallet['id']}", {"name": "renamed", "externalId": "c9"}).json()
+def test_update_name_and_external_id(admin: DfnsUser, wallet: dict[str, Any]):
+    updated = admin.signed("PUT", f"/wallets/{wallet['id']}", {"name": "renamed", "externalId": "c9"}).json()
     assert (updated["name"], updated["externalId"]) == ("renamed", "c9")
-    other = svc.signed("POST", "/wallets", {"network": "EthereumSepolia"}).json()
-    assert svc.signed("PUT", f"/wallets/{other['id']}", {"externalId": "c9"}).status_code == 409
-    assert svc.signed("PUT", f"/wallets/{other['id']}", {"network": "Bitcoin"}).status_code == 400
+    other = admin.signed("POST", "/wallets", {"network": "EthereumSepolia"}).json()
+    assert admin.signed("PUT", f"/wallets/{other['id']}", {"externalId": "c9"}).status_code == 409
+    assert admin.signed("PUT", f"/wallets/{other['id']}", {"network": "Bitcoin"}).status_code == 400
+
+
+def test_networks_follow_the_dfns_enum(svc: DfnsUser):
+    for network in ("BitcoinSignet", "BitcoinTestnet4"):
+        created = svc.signed("POST", "/wallets", {"network": network})
+        assert created.status_code == 200, created.text
+        assert created.json()["address"].startswith("tb1q")
+    assert svc.signed("POST", "/wallets", {"network": "BitcoinTestnet3"}).status_code == 400

@@ -39,6 +39,24 @@ def test_crud_and_secret_shown_once(svc: DfnsUser, receiver: Receiver):
     assert svc.get(f"/webhooks/{hook['id']}").status_code == 404
 
 
+def test_the_event_kinds_follow_the_dfns_enum(svc: DfnsUser, receiver: Receiver):
+    newer = [
+        "policy.activity.resolved",
+        "vault.created",
+        "vault.updated",
+        "vault.tags.modified",
+        "vault.event.created",
+        "wallet.offer.received",
+        "wallet.offer.accepted",
+        "wallet.offer.rejected",
+        "wallet.offer.withdrawn",
+        "address_watch.blockchain_event.transfer.confirmed",
+        "address_watch.blockchain_event.misc.confirmed",
+        "payout.action.required",
+    ]
+    assert _hook(svc, receiver.url, newer)["events"] == newer
+
+
 def test_ping_delivers_a_signed_test_event(svc: DfnsUser, receiver: Receiver):
     hook = _hook(svc, receiver.url)
     assert svc.signed("POST", f"/webhooks/{hook['id']}/ping").json() == {"status": "200"}

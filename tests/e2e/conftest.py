@@ -12,13 +12,22 @@ from collections.abc import Iterator
 import pytest
 from local_stack.remote import RunningStack
 
-from tests.e2e.harness import ROOT, START_TIMEOUT_S, STOP_TIMEOUT_S, log_tail, stack_command, stack_env
+from tests.e2e.harness import (
+    CONSOLE_LOG,
+    ROOT,
+    START_TIMEOUT_S,
+    STOP_TIMEOUT_S,
+    log_tail,
+    stack_command,
+    stack_env,
+)
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     state_dir = tmp_path_factory.mktemp("local-stack")
-    log_path = state_dir / "stack.log"
+    # What `make run` shows on the console; the stack's full log is its own <state_dir>/stack.log.
+    log_path = state_dir / CONSOLE_LOG
     command = stack_command(
         state_dir,
         "run",

@@ -9,6 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 20
+CONSOLE_LOG = "console.log"  # the stack process's stdout and stderr, in its state folder
 
 
 def stack_command(state_dir: Path, *args: str) -> list[str]:

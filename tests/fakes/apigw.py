@@ -1,4 +1,5 @@
-"""API Gateway REST proxy events (as the Cognito-authorized API sends them) and a Lambda context."""
+"""API Gateway REST proxy events (as the Cognito-authorized API sends them), the one Lambda context of
+the suite, and ``call``: a handler invoked with its dependencies, its answer parsed."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ class FakeLambdaContext:
     memory_limit_in_mb: int = 256
     invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:test-function"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    remaining_ms: int = 30_000
 
     def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+        return self.remaining_ms
 
 
 def claims_for(client_id: str | None, groups: list[str] | None = None) -> dict[str, Any] | None:
@@ -40,8 +42,9 @@ def rest_event(
     path_parameters: dict[str, str] | None = None,
     groups: list[str] | None = None,
     origin: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    headers = {"Content-Type": "application/json", "Accept": "application/json", **(headers or {})}
     if origin:
         headers["Origin"] = origin
     claims = claims_for(client_id, groups)
@@ -78,8 +81,9 @@ class HttpResult:
     headers: dict[str, str]
 
 
-def call(handler: Any, event: dict[str, Any]) -> HttpResult:
-    response = handler(event, FakeLambdaContext())
+def call(handler: Any, event: dict[str, Any], **dependencies: Any) -> HttpResult:
+    """``handler(event, context, **dependencies)``: the fakes a test passes instead of the wiring."""
+    response = handler(event, FakeLambdaContext(), **dependencies)
     text = response.get("body") or ""
     try:
         body = json.loads(text) if text else None

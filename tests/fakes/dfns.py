@@ -4,7 +4,9 @@ Faithful where the logic depends on it (DFNS.md §2, §4.6, §5): wallets with t
 policies replaced whole, a ``Policies:Modify`` governance policy turning updates into 202 change
 requests with an approval, one pending change request per policy (a second is a 409), approvals that
 apply or reject the change. Failure injection: ``fail(method, nth=..., error=..., after_effect=...)``
-raises on the Nth call of a method, before or after the call took effect.
+raises on the Nth call of a method, before or after the call took effect; ``down`` (every call) and
+``down_for`` (calls about some object ids) make Dfns unavailable; ``on_call`` runs a step (a human's
+act in the dashboard) just before the Nth call of a method. ``reads`` lists the object ids read.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import hashlib
 import itertools
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -22,7 +24,7 @@ from managed_accounts.dfns.errors import DfnsConflict, DfnsError, DfnsNotFound, 
 from managed_accounts.dfns.models import (
     Approval,
     ApprovalActivity,
-    AuditLogDetail,
+    AuditLog,
     AuditLogExport,
     AuditLogRow,
     ChangeRequest,
@@ -38,6 +40,7 @@ from managed_accounts.dfns.models import (
     TransferRequest,
     Wallet,
     WalletAssets,
+    WhitelistConfiguration,
     WhitelistRule,
 )
 from managed_accounts.domain.ports import ChangeRequestPending, PolicyApplied, PolicyChangeOutcome
@@ -48,8 +51,9 @@ DuplicateExternalId = Literal["conflict", "return_existing", "create_another"]
 @dataclass
 class _Fault:
     nth: int
-    error: DfnsError
+    error: DfnsError | None  # None: ``step`` runs, and the call goes on
     after_effect: bool
+    step: Callable[[], object] | None = None
 
 
 class FakeDfns:
@@ -60,10 +64,13 @@ class FakeDfns:
         self.approvals: dict[str, Approval] = {}
         self.transfers: dict[str, TransferRequest] = {}
         self.calls: Counter[str] = Counter()
-        # reports (issue 15): history per wallet (oldest first), the audit log and its details
+        self.reads: list[str] = []
+        self.down = False
+        self.down_for: set[str] = set()
+        # reports (issue 15): history per wallet (oldest first), the audit log and its entries
         self.history: dict[str, list[HistoryEvent]] = {}
         self.audit_rows: list[AuditLogRow] = []
-        self.audit_details: dict[str, AuditLogDetail] = {}
+        self.audit_details: dict[str, AuditLog] = {}
         self.audit_export_cap: int | None = None  # truncate exports holding more rows than this
         self._faults: dict[str, list[_Fault]] = {}
         self._ids = itertools.count(1)
@@ -83,6 +90,11 @@ class FakeDfns:
         ``after_effect`` the call takes effect first, as when Dfns acted but the answer was lost."""
         error = error or DfnsUnavailable("injected outage", status=503, may_have_reached_dfns=after_effect)
         self._faults.setdefault(method, []).append(_Fault(self.calls[method] + nth, error, after_effect))
+
+    def on_call(self, method: str, step: Callable[[], object], *, nth: int = 1) -> None:
+        """``step`` runs just before the ``nth`` next call of ``method`` (something happening in Dfns
+        meanwhile, e.g. the officer deciding between two reads)."""
+        self._faults.setdefault(method, []).append(_Fault(self.calls[method] + nth, None, False, step))
 
     def install_governance(self, approver_ids: list[str] | None = None) -> Policy:
         """The one-time Policies:Modify + AlwaysTrigger + RequestApproval policy (compliance approval)."""
@@ -137,6 +149,38 @@ class FakeDfns:
             self.approvals[approval_id] = approval
             return approval
 
+    def add_approval(self, approval_id: str, status: str) -> Approval:
+        """An approval that is not about a destination change (e.g. a transfer held for approval)."""
+        with self._lock:
+            self.approvals[approval_id] = Approval(id=approval_id, status=status)
+            return self.approvals[approval_id]
+
+    def remove_tags(self, wallet_id: str, tags: list[str]) -> None:
+        """Someone untags the wallet in the dashboard (the service account itself cannot)."""
+        with self._lock:
+            wallet = self.wallets[wallet_id]
+            kept = [t for t in wallet.tags if t not in tags]
+            self.wallets[wallet_id] = wallet.model_copy(update={"tags": kept})
+
+    def set_whitelist(self, policy_id: str, addresses: list[str]) -> None:
+        """Someone edits a whitelist outside the product's approval flow."""
+        with self._lock:
+            policy = self.policies[policy_id]
+            rule = WhitelistRule(configuration=WhitelistConfiguration(addresses=addresses))
+            self.policies[policy_id] = policy.model_copy(update={"rule": rule})
+
+    def set_policy_status(self, policy_id: str, status: str) -> None:
+        """Someone archives (or otherwise changes the status of) a policy outside the product."""
+        with self._lock:
+            self.policies[policy_id] = self.policies[policy_id].model_copy(update={"status": status})
+
+    def set_transfer_status(self, transfer_id: str, status: str) -> TransferRequest:
+        """The transfer moves on in Dfns (broadcast, confirmed, failed...)."""
+        with self._lock:
+            transfer = self.transfers[transfer_id].model_copy(update={"status": status})
+            self.transfers[transfer_id] = transfer
+            return transfer
+
     def pending_approval_ids(self) -> list[str]:
         with self._lock:
             return [a.id for a in self.approvals.values() if a.status == "Pending"]
@@ -151,14 +195,23 @@ class FakeDfns:
 
     # --- plumbing -----------------------------------------------------------------------------------
 
-    def _enter(self, method: str) -> _Fault | None:
+    def _enter(self, method: str, object_id: str | None = None) -> DfnsError | None:
+        """Counts the call; raises an injected failure, or returns the one to raise after the effect."""
         self.calls[method] += 1
+        if object_id is not None:
+            self.reads.append(object_id)
+        if self.down or object_id in self.down_for:
+            raise DfnsUnavailable("Dfns is down", status=503)
         for fault in self._faults.get(method, []):
             if fault.nth == self.calls[method]:
                 self._faults[method].remove(fault)
+                if fault.step is not None:
+                    fault.step()
+                    return None
+                assert fault.error is not None
                 if not fault.after_effect:
                     raise fault.error
-                return fault
+                return fault.error
         return None
 
     def _id(self, prefix: str) -> str:
@@ -208,12 +261,12 @@ class FakeDfns:
                 )
                 self.wallets[wallet.id] = wallet
             if fault:
-                raise fault.error
+                raise fault
             return wallet
 
     def get_wallet(self, wallet_id: str) -> Wallet:
         with self._lock:
-            self._enter("get_wallet")
+            self._enter("get_wallet", wallet_id)
             if wallet_id not in self.wallets:
                 raise DfnsNotFound("wallet not found", status=404)
             return self.wallets[wallet_id]
@@ -251,8 +304,12 @@ class FakeDfns:
             return request
 
     def get_transfer(self, wallet_id: str, transfer_id: str) -> TransferRequest:
-        self._enter("get_transfer")
-        return self.transfers[transfer_id]
+        with self._lock:
+            self._enter("get_transfer", transfer_id)
+            transfer = self.transfers.get(transfer_id)
+            if transfer is None or transfer.wallet_id != wallet_id:
+                raise DfnsNotFound("transfer not found", status=404)
+            return transfer
 
     def iter_transfers(self, wallet_id: str, *, page_size: int = 100) -> Iterator[TransferRequest]:
         self._enter("iter_transfers")
@@ -265,12 +322,12 @@ class FakeDfns:
             fault = self._enter("create_policy")
             policy = self._store_policy(body)
             if fault:
-                raise fault.error
+                raise fault
             return policy
 
     def get_policy(self, policy_id: str) -> Policy:
         with self._lock:
-            self._enter("get_policy")
+            self._enter("get_policy", policy_id)
             if policy_id not in self.policies:
                 raise DfnsNotFound("policy not found", status=404)
             return self.policies[policy_id]
@@ -286,7 +343,7 @@ class FakeDfns:
             fault = self._enter("update_policy")
             outcome = self._change(policy_id, body.model_dump(mode="json", by_alias=True, exclude_none=True))
             if fault:
-                raise fault.error
+                raise fault
             return outcome
 
     def archive_policy(self, policy_id: str) -> PolicyChangeOutcome:
@@ -323,7 +380,7 @@ class FakeDfns:
 
     def get_approval(self, approval_id: str) -> Approval:
         with self._lock:
-            self._enter("get_approval")
+            self._enter("get_approval", approval_id)
             if approval_id not in self.approvals:
                 raise DfnsNotFound("approval not found", status=404)
             return self.approvals[approval_id]
@@ -374,7 +431,7 @@ class FakeDfns:
             return AuditLogExport(rows=rows[:cap], truncated=True)
         return AuditLogExport(rows=rows)
 
-    def get_audit_log(self, log_id: str) -> AuditLogDetail:
+    def get_audit_log(self, log_id: str) -> AuditLog:
         self._enter("get_audit_log")
         if log_id not in self.audit_details:
             raise DfnsNotFound("audit log not found", status=404)

@@ -1,6 +1,7 @@
-"""An in-memory ``AccountsRepository`` for fast unit tests, with the DynamoDB adapter's semantics:
-conditional writes, all-or-nothing transitions, the same domain errors in the same precedence.
-tests/integration runs the real ``DynamoAccountsRepository`` (moto) through the same scenarios.
+"""The in-memory storage ports for fast unit tests: ``MemoryAccountsRepository`` with the DynamoDB
+adapter's semantics (conditional writes, all-or-nothing transitions, the same domain errors in the same
+precedence) and ``MemoryFactStore``. tests/integration/test_repository.py and test_webhooks_dedupe.py
+run the same contract tests on these and on the DynamoDB adapters (moto).
 """
 
 from __future__ import annotations
@@ -272,3 +273,26 @@ class MemoryAccountsRepository:
         with self._lock:
             for event in events:
                 self.outbox.pop(event.event_id, None)
+
+
+class MemoryFactStore:
+    """The ``FactStore`` port in memory (webhook de-duplication), with ``DynamoDedupeStore``'s contract
+    (tests/integration/test_webhooks_dedupe.py runs both); facts do not expire here."""
+
+    def __init__(self) -> None:
+        self.facts: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def seen(self, object_id: str, fact: str) -> bool:
+        return (object_id, fact) in self.facts
+
+    def claim(self, object_id: str, fact: str) -> bool:
+        with self._lock:
+            if (object_id, fact) in self.facts:
+                return False
+            self.facts.add((object_id, fact))
+            return True
+
+    def release(self, object_id: str, fact: str) -> None:
+        with self._lock:
+            self.facts.discard((object_id, fact))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -82,27 +83,70 @@ def test_cors_allows_only_the_configured_frontend(template: Any) -> None:
         assert origin == f"'{ORIGIN}'"
 
 
-def test_gateway_errors_carry_the_cors_origin(template: Any) -> None:
-    responses = resources(template, "AWS::ApiGateway::GatewayResponse").values()
-    assert {r["Properties"]["ResponseType"] for r in responses} == {"DEFAULT_4XX", "DEFAULT_5XX"}
-    for response in responses:
-        headers = response["Properties"]["ResponseParameters"]
-        assert headers["gatewayresponse.header.Access-Control-Allow-Origin"] == f"'{ORIGIN}'"
+def test_cors_allows_the_idempotency_key_header(template: Any) -> None:
+    preflight = [m for (verb, _), m in _methods(template).items() if verb == "OPTIONS"]
+    for method in preflight:
+        [response] = method["Integration"]["IntegrationResponses"]
+        headers = response["ResponseParameters"]["method.response.header.Access-Control-Allow-Headers"]
+        assert {h.strip() for h in headers.strip("'").split(",")} >= {
+            "Authorization",
+            "Content-Type",
+            "Idempotency-Key",
+        }
 
 
-def test_stage_logs_throttles_traces_and_sits_behind_waf(template: Any) -> None:
+def _gateway_responses(template: Any) -> dict[str, dict[str, Any]]:
+    found = resources(template, "AWS::ApiGateway::GatewayResponse").values()
+    return {r["Properties"]["ResponseType"]: r["Properties"] for r in found}
+
+
+def test_gateway_errors_follow_the_error_contract_with_cors(template: Any) -> None:
+    responses = _gateway_responses(template)
+    assert {"DEFAULT_4XX", "DEFAULT_5XX", "UNAUTHORIZED", "ACCESS_DENIED", "THROTTLED"} <= set(responses)
+    codes = {}
+    for kind, props in responses.items():
+        headers = props["ResponseParameters"]
+        assert headers["gatewayresponse.header.Access-Control-Allow-Origin"] == f"'{ORIGIN}'", kind
+        [(content_type, body)] = props["ResponseTemplates"].items()
+        assert content_type == "application/json"
+        # Gateway templates are simple substitution; $context.error.messageString arrives JSON-quoted.
+        rendered = json.loads(body.replace("$context.error.messageString", json.dumps("Unauthorized")))
+        assert set(rendered) == {"error"}, kind
+        assert set(rendered["error"]) == {"code", "message"}, kind
+        assert all(isinstance(v, str) and v for v in rendered["error"].values()), kind
+        codes[kind] = rendered["error"]["code"]
+    assert codes["UNAUTHORIZED"] == "unauthorized"
+    assert codes["ACCESS_DENIED"] == "forbidden"
+    assert codes["THROTTLED"] == "rate_limited"
+    # An unknown route answers like the functions' resolver (404 not_found), not 403.
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == "404"
+    assert codes["MISSING_AUTHENTICATION_TOKEN"] == "not_found"
+
+
+def _encoded(path: str) -> str:
+    return "/" + path.replace("/", "~1")
+
+
+def test_every_route_has_its_own_throttle_and_the_webhook_its_own_budget(template: Any) -> None:
     [stage] = resources(template, "AWS::ApiGateway::Stage").values()
-    props = stage["Properties"]
-    assert props["StageName"] == "prod"
-    assert props["TracingEnabled"] is True
-    log_group_id = next(iter(references(props["AccessLogSetting"]["DestinationArn"])))
-    assert log_group_id in resources(template, "AWS::Logs::LogGroup")
-    [settings] = props["MethodSettings"]
-    assert settings["ThrottlingRateLimit"] > 0
-    assert settings["ThrottlingBurstLimit"] > 0
-    assert settings["DataTraceEnabled"] is False  # request bodies never reach the logs
-    [association] = resources(template, "AWS::WAFv2::WebACLAssociation").values()
-    assert next(iter(resources(template, "AWS::WAFv2::WebACL"))) in references(association["Properties"])
+    settings = {(s["ResourcePath"], s["HttpMethod"]): s for s in stage["Properties"]["MethodSettings"]}
+    assert ("/*", "*") in settings  # the stage-wide default (CORS preflights)
+    assert set(settings) == {("/*", "*")} | {(_encoded(r.path), r.method) for r in ROUTES}
+    for setting in settings.values():
+        assert setting["ThrottlingRateLimit"] > 0
+        assert setting["ThrottlingBurstLimit"] > 0
+        assert setting["DataTraceEnabled"] is False  # request bodies never reach the logs
+        assert setting["LoggingLevel"] == "ERROR"
+    budget = {
+        f"{r.method} {r.path}": (
+            settings[(_encoded(r.path), r.method)]["ThrottlingRateLimit"],
+            settings[(_encoded(r.path), r.method)]["ThrottlingBurstLimit"],
+        )
+        for r in ROUTES
+    }
+    webhook = budget.pop("POST /webhooks/dfns")
+    assert webhook not in budget.values()  # client traffic can never use up Dfns's deliveries
+    assert budget["POST /accounts/me/destination-requests"][0] < budget["GET /accounts/me/destinations"][0]
 
 
 def test_cognito_requires_mfa_and_has_the_operators_group(template: Any) -> None:

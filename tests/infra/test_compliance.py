@@ -8,15 +8,21 @@ from typing import Any
 
 import pytest
 
-from tests.infra.conftest import CONTEXT
+from tests.infra.conftest import CONTEXT, THROWAWAY_CONTEXT, extra_specs
 
 pytestmark = pytest.mark.infra
 
 
-def test_cdk_nag_passes_with_written_reasons(tmp_path: Path) -> None:
+@pytest.mark.parametrize("variant", ["prod", "throwaway"])
+def test_cdk_nag_passes_with_written_reasons(tmp_path: Path, variant: str) -> None:
     from infra.stack import build_app
 
-    app, _ = build_app(nag=True, outdir=str(tmp_path), context=CONTEXT)
+    # The throwaway variant adds spec-only functions (a scheduled planner, a queue worker): a new function
+    # declared as data must pass the checks too.
+    if variant == "throwaway":
+        app, _ = build_app(nag=True, outdir=str(tmp_path), context=THROWAWAY_CONTEXT, specs=extra_specs())
+    else:
+        app, _ = build_app(nag=True, outdir=str(tmp_path), context=CONTEXT)
     app.synth()  # raises ValidationFailed on any unacknowledged finding
 
     report = json.loads((tmp_path / "validation-report.json").read_text())

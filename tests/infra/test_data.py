@@ -44,4 +44,28 @@ def test_tables_are_recoverable_encrypted_and_retained(template: Any, key: str, 
     assert props["TimeToLiveSpecification"]["AttributeName"] == ttl
     # The test stage is production-like: data outlives the stack.
     assert props["DeletionProtectionEnabled"] is True
-    assert table["DeletionPolicy"] == "Retain"
+    assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
+
+
+def _secrets(template: Any) -> dict[str, dict[str, Any]]:
+    found = resources(template, "AWS::SecretsManager::Secret").values()
+    return {s["Properties"]["Name"].rsplit("/", 1)[1]: s for s in found}
+
+
+def test_secrets_and_their_key_survive_the_stack(template: Any) -> None:
+    secrets = _secrets(template)
+    assert set(secrets) == {"dfns-service-account", "dfns-webhook"}
+    for secret in secrets.values():
+        assert secret["DeletionPolicy"] == secret["UpdateReplacePolicy"] == "Retain"
+    # A retained secret is only readable while its key exists.
+    [key] = resources(template, "AWS::KMS::Key").values()
+    assert key["DeletionPolicy"] == "Retain"
+
+
+def test_a_throwaway_stage_deletes_its_data_with_the_stack(throwaway_template: Any) -> None:
+    for key, _ in TABLES:
+        table = _tables(throwaway_template)[key]
+        assert table["DeletionPolicy"] == "Delete"
+        assert table["Properties"].get("DeletionProtectionEnabled", False) is False
+    for secret in _secrets(throwaway_template).values():
+        assert secret["DeletionPolicy"] == "Delete"

@@ -1,7 +1,9 @@
-"""Schedules, the order-leg queue, domain events to SNS, and the alarms that page operations."""
+"""Schedules (reconciliation, audit-log ingestion), the order-leg queue, domain events to SNS, and the
+alarms that page operations."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -12,13 +14,30 @@ from tests.infra.helpers import function_by_handler, references, resources
 pytestmark = pytest.mark.infra
 
 
+def _schedule_of(template: Any, handler: str) -> dict[str, Any]:
+    function_id, _ = function_by_handler(template, handler)
+    schedules = resources(template, "AWS::Scheduler::Schedule").values()
+    [props] = [
+        s["Properties"] for s in schedules if function_id in references(s["Properties"]["Target"]["Arn"])
+    ]
+    return dict(props)
+
+
 def test_reconciliation_runs_every_five_minutes(template: Any) -> None:
-    [schedule] = resources(template, "AWS::Scheduler::Schedule").values()
-    props = schedule["Properties"]
+    props = _schedule_of(template, "webhooks/reconciler.handler")
     assert props["ScheduleExpression"] == "rate(5 minutes)"
     assert props["State"] == "ENABLED"
-    reconciler_id, _ = function_by_handler(template, "webhooks/reconciler.handler")
-    assert reconciler_id in references(props["Target"]["Arn"])
+
+
+def test_the_audit_log_ingestion_runs_every_five_minutes_within_five(template: Any) -> None:
+    props = _schedule_of(template, "reports/audit_ingest.handler")
+    assert props["ScheduleExpression"] == "rate(5 minutes)"
+    assert props["State"] == "ENABLED"
+    assert json.loads(props["Target"]["Input"]) == {"source": "schedule", "task": "audit-ingest"}
+    assert props["Target"]["RetryPolicy"]["MaximumRetryAttempts"] == 0  # a missed run is the next one
+    _, function = function_by_handler(template, "reports/audit_ingest.handler")
+    assert function["Properties"]["Timeout"] == 300
+    assert len(resources(template, "AWS::Scheduler::Schedule")) == 2
 
 
 def test_order_legs_queue_has_an_encrypted_dead_letter_queue(template: Any) -> None:
@@ -61,12 +80,20 @@ def test_every_function_has_an_error_alarm_to_the_alarm_topic(template: Any) -> 
     assert [s["Properties"]["Endpoint"] for s in subscriptions] == ["ops@example.com"]
 
 
-def test_security_drift_and_dead_letters_raise_alarms(template: Any) -> None:
+def test_security_drift_audit_ingestion_and_dead_letters_raise_alarms(template: Any) -> None:
     alarms = _alarms(template)
     [drift] = [a for a in alarms if a.get("MetricName") == "SecurityDrift"]
     assert drift["Namespace"] == "ManagedAccounts"
     assert drift["Threshold"] == 1
     assert drift["TreatMissingData"] == "notBreaching"
+    [stuck] = [a for a in alarms if a.get("MetricName") == "OnboardingStuck"]
+    assert stuck["Namespace"] == "ManagedAccounts"
+    for metric in ("AuditExportTruncated", "AuditIngestStopped"):  # functions/reports/audit_ingest.py
+        [audit] = [a for a in alarms if a.get("MetricName") == metric]
+        assert (audit["Namespace"], audit["Threshold"]) == ("ManagedAccounts", 1)
+        assert audit["Dimensions"] == [{"Name": "service", "Value": "managed-accounts"}]
+        assert audit["TreatMissingData"] == "notBreaching"
+        assert audit["AlarmActions"]
     [dlq] = [a for a in alarms if a.get("MetricName") == "ApproximateNumberOfMessagesVisible"]
     assert dlq["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
 

@@ -1,11 +1,9 @@
 import pytest
 
-from tests.fakes.world import World, atomic_moto, aws, moto_world, table
-
-__all__ = ["atomic_moto", "aws", "moto_world", "table", "world"]
+from tests.fakes.world import World
 
 
 @pytest.fixture
 def world(moto_world: World) -> World:
-    """In integration tests every scenario runs on the real DynamoDB adapter (moto)."""
+    """In integration tests every scenario runs on the real DynamoDB adapters (moto)."""
     return moto_world

@@ -3,43 +3,31 @@ them: the real Dfns client (signed user actions), the product's own bootstrap, o
 destinations, the audit trail filed by the publishing wrapper and the decision recorder, the audit-log
 ingestion, and the reports handler.
 
-The sandbox has no ``GET /auth/action/logs/{id}`` yet (another branch adds it). Until it does,
-``SignedActionSource`` answers that route from what the compliance officer's key really signed for
-the decision (captured as the officer's client signed it), in the shape of DFNS.md §6; once the
-sandbox serves the route, the sandbox's answer is used.
+The compliance officer decides with their own client (``local_stack.officer``: their token and key);
+the ingestion reads the officer's signed actions from the sandbox's ``GET /auth/action/logs/{id}`` (the
+real clientData, signature, credential public key, and the challenge ``/auth/action/init`` issued).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
 import httpx
-from cryptography.hazmat.primitives import serialization
 from dfns_sandbox import SandboxServer
 from local_stack.dfns_setup import DfnsIdentity, officer_credentials, register_service_account
+from local_stack.officer import officer_client
 from managed_accounts.bootstrap import bootstrap_dfns
 from managed_accounts.data.audit_repository import DynamoAuditRepository, DynamoPolicyRegistry
 from managed_accounts.data.repository import DynamoAccountsRepository
 from managed_accounts.data.schema import main_table_definition
 from managed_accounts.dfns.assertions import CryptographySignatureVerifier
 from managed_accounts.dfns.client import DfnsClient
-from managed_accounts.dfns.errors import DfnsNotFound
-from managed_accounts.dfns.models import (
-    Approval,
-    AuditLogDetail,
-    AuditLogExport,
-    AuditLogRow,
-    DecisionBody,
-    NativeTransferBody,
-    TransferRequest,
-)
-from managed_accounts.dfns.signing import KeyAssertion, UserActionSigner, b64url_decode
+from managed_accounts.dfns.models import DecisionBody, NativeTransferBody, TransferRequest
+from managed_accounts.dfns.signing import UserActionSigner, b64url_decode
 from managed_accounts.domain.activity import ActivityService
-from managed_accounts.domain.audit_facts import dfns_ids_in
 from managed_accounts.domain.audit_ingest import AuditIngestJob
 from managed_accounts.domain.audit_trail import AuditingPublisher, AuditTrailService, DecisionRecorder
 from managed_accounts.domain.destinations import DestinationService
@@ -69,97 +57,13 @@ class SandboxTime:
         return self._server.sandbox.clock.now()
 
 
-class CapturingSigner(UserActionSigner):
-    """The officer's own signer, remembering each assertion it makes (what Dfns would log)."""
-
-    def __init__(self, cred_id: str, private_key_pem: str) -> None:
-        super().__init__(cred_id, private_key_pem)
-        self.assertions: list[tuple[str, KeyAssertion]] = []
-
-    def sign(self, challenge: str, *, allowed_cred_ids: Any = None) -> KeyAssertion:
-        assertion = super().sign(challenge, allowed_cred_ids=allowed_cred_ids)
-        self.assertions.append((challenge, assertion))
-        return assertion
-
-
-@dataclass
-class SignedDecision:
-    challenge: str
-    assertion: KeyAssertion
-
-
-class SignedActionSource:
-    """The audit log as the ingestion reads it: the service account's client, with the detail route
-    answered from the officer's captured signatures while the sandbox lacks it."""
-
-    def __init__(self, client: DfnsClient, officer_public_key: str) -> None:
-        self._client = client
-        self._officer_public_key = officer_public_key
-        self.signed: dict[str, SignedDecision] = {}  # approval id -> what the officer signed
-        self._rows: dict[str, AuditLogRow] = {}
-        self.detail_calls = 0
-
-    def audit_log_export(
-        self, start: datetime, end: datetime, *, user_id: str | None = None
-    ) -> AuditLogExport:
-        export = self._client.audit_log_export(start, end, user_id=user_id)
-        self._rows.update({row.audit_log_id: row for row in export.rows})
-        return export
-
-    def get_approval(self, approval_id: str) -> Approval:
-        return self._client.get_approval(approval_id)
-
-    def get_audit_log(self, log_id: str) -> AuditLogDetail:
-        self.detail_calls += 1
-        try:
-            return self._client.get_audit_log(log_id)
-        except DfnsNotFound:
-            return self._captured_detail(log_id)
-
-    def _captured_detail(self, log_id: str) -> AuditLogDetail:
-        row = self._rows.get(log_id)
-        approval_id = (
-            next((i for i in dfns_ids_in(row.summary) if i.startswith("ap-")), None) if row else None
-        )
-        signed = self.signed.get(approval_id or "")
-        if row is None or approval_id is None or signed is None:
-            raise DfnsNotFound("no such audit log", status=404)
-        return AuditLogDetail.model_validate(
-            {
-                "id": log_id,
-                "action": f"POST /v2/policy-approvals/{approval_id}/decisions",
-                "userId": row.user_id,
-                "username": row.username,
-                "datePerformed": row.date_performed.isoformat(),
-                "challenge": signed.challenge,
-                "firstFactorCredential": {
-                    "credId": signed.assertion.cred_id,
-                    "kind": "Key",
-                    "publicKey": self._officer_public_key,
-                    "signature": signed.assertion.signature,
-                    "clientData": signed.assertion.client_data,
-                },
-            }
-        )
-
-
-def _client(
-    server: SandboxServer, identity: DfnsIdentity, signer: UserActionSigner | None = None
-) -> DfnsClient:
+def _client(server: SandboxServer, identity: DfnsIdentity) -> DfnsClient:
     return DfnsClient(
         server.url,
         identity.token,
-        signer or UserActionSigner(identity.cred_id, identity.private_key_pem),
+        UserActionSigner(identity.cred_id, identity.private_key_pem),
         http_client=httpx.Client(timeout=10, verify=False),
     )
-
-
-def _public_pem(private_pem: str) -> str:
-    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return bytes(public).decode()
 
 
 class ReportsStack:
@@ -171,9 +75,8 @@ class ReportsStack:
         self.service_account = register_service_account(server, name="managed-accounts")
         officer = officer_credentials(server)
         self.officer_id = officer.user_id
-        self.officer_signer = CapturingSigner(officer.cred_id, officer.private_key_pem)
         self.dfns = _client(server, self.service_account)
-        self.officer = _client(server, officer, self.officer_signer)
+        self.officer = officer_client(server.url, officer, http_client=httpx.Client(timeout=10, verify=False))
         self.clock = SandboxTime(server)
         self.settings = make_settings(
             table_name=table_name, dfns_api_url=server.url, compliance_approver_ids=[officer.user_id]
@@ -186,9 +89,8 @@ class ReportsStack:
         self.onboarding = OnboardingService(self.accounts, self.dfns, self.settings, publisher, self.clock)
         self.destinations = DestinationService(self.accounts, self.dfns, publisher, self.clock)
         self.webhook = DecisionRecorder(self.destinations, self.accounts, self.audit)  # as wiring composes it
-        self.source = SignedActionSource(self.dfns, _public_pem(officer.private_key_pem))
         self.ingest = AuditIngestJob(
-            source=self.source,
+            source=self.dfns,  # the service account's client, as wiring builds it (Auth:Logs:Read)
             accounts=self.accounts,
             audit=self.audit,
             clock=self.clock,
@@ -238,7 +140,7 @@ class ReportsStack:
         event = rest_event(
             "GET", path, client_id=client_id, query=query, resource=resource, path_parameters=params
         )
-        return call(lambda e, c: reports_handler.handler(e, c, service=service), event)
+        return call(reports_handler.handler, event, service=service)
 
     def onboard(self, client_id: str) -> Account:
         account = self.onboarding.onboard(client_id).account
@@ -252,7 +154,6 @@ class ReportsStack:
         assert request.status == "submitted"
         assert request.approval_id
         decided = self.officer.decide_approval(request.approval_id, DecisionBody(value=value, reason=reason))
-        self.source.signed[request.approval_id] = SignedDecision(*self.officer_signer.assertions[-1])
         assert decided.status == ("Approved" if value == "Approved" else "Denied")
         assert self.webhook.apply_approval(self.dfns.get_approval(request.approval_id))  # the webhook
         stored = self.accounts.get_request(client_id, request.request_id)

@@ -1,6 +1,6 @@
-"""The audit trail's storage, run on the DynamoDB adapter (moto) and on the in-memory fake alike, so the
-two cannot drift: upserts, periods, paging, cursors, decisions by approval, the directory, the watermark
-and the shared-policy registry."""
+"""The audit trail's storage contract, run on the DynamoDB adapter (moto) and on the in-memory fake alike
+(``either_world``), so the two cannot drift: upserts, periods, paging, cursors, decisions by approval,
+the directory, the watermark and the shared-policy registry."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from managed_accounts.data.audit_repository import DynamoAuditRepository, DynamoPolicyRegistry
 from managed_accounts.domain.ports import AuditRepository, PolicyRegistry
 from managed_accounts.domain.report_models import (
     DECISION_KIND,
@@ -19,25 +18,19 @@ from managed_accounts.domain.report_models import (
     entry_id_for,
 )
 
-from tests.fakes.memory_audit import MemoryAuditRepository, MemoryPolicyRegistry
+from tests.fakes.world import World
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
-@pytest.fixture(params=["dynamodb", "memory"])
-def audit(request: pytest.FixtureRequest) -> AuditRepository:
-    if request.param == "memory":
-        return MemoryAuditRepository()
-    table: Any = request.getfixturevalue("table")
-    return DynamoAuditRepository(table)
+@pytest.fixture
+def audit(either_world: World) -> AuditRepository:
+    return either_world.audit
 
 
-@pytest.fixture(params=["dynamodb", "memory"])
-def registry(request: pytest.FixtureRequest) -> PolicyRegistry:
-    if request.param == "memory":
-        return MemoryPolicyRegistry()
-    table: Any = request.getfixturevalue("table")
-    return DynamoPolicyRegistry(table)
+@pytest.fixture
+def registry(either_world: World) -> PolicyRegistry:
+    return either_world.registry
 
 
 def _entry(client_id: str, at: datetime, key: str, **changes: Any) -> AuditEntry:

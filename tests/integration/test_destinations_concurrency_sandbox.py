@@ -21,6 +21,7 @@ import httpx
 import pytest
 from dfns_sandbox import SandboxServer
 from local_stack.dfns_setup import DfnsIdentity, officer_credentials, register_service_account
+from local_stack.officer import officer_client
 from managed_accounts.bootstrap import governance_policy
 from managed_accounts.data.repository import DynamoAccountsRepository
 from managed_accounts.dfns.client import DfnsClient
@@ -77,7 +78,10 @@ class Stack:
             compliance_approver_ids=[self.officer.user_id],
         )
         self.http = httpx.Client(base_url=sandbox.url, timeout=10, verify=False)
-        self.compliance = _client(sandbox, self.officer)  # the officer's own token and key (their CLI)
+        # the officer's own token and key (their CLI)
+        self.compliance = officer_client(
+            sandbox.url, self.officer, http_client=httpx.Client(timeout=10, verify=False)
+        )
         self.lambdas: list[Lambda] = []
         self.main = self.new_lambda()
         self.approval_ids: list[str] = []

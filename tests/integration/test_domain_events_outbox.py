@@ -7,53 +7,22 @@ exactly once, with the same ``eventId`` it was committed with.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from managed_accounts.domain.outbox import RELAY_AFTER
 
-import pytest
-from managed_accounts.domain.destinations import DestinationService
-from managed_accounts.domain.drift import DriftReporter
-from managed_accounts.domain.events import DomainEvent
-from managed_accounts.domain.outbox import RELAY_AFTER, Outbox
-from managed_accounts.domain.reconciler import Reconciler
-
-from tests.fakes.recording import RecordingMetrics, RecordingPublisher
-from tests.fakes.world import World, build_world
+from tests.fakes.world import World
 
 CLIENT = "alice"
 ADDRESS = "0x" + "a1" * 20
 
 
-class FlakyEventBridge(RecordingPublisher):
-    def __init__(self) -> None:
-        super().__init__()
-        self.down = False
-
-    def publish(self, events: Sequence[DomainEvent]) -> None:
-        if self.down:
-            raise RuntimeError("EventBridge: ServiceUnavailable")
-        super().publish(events)
-
-
-@pytest.fixture(params=["dynamodb", "memory"])
-def world(request: pytest.FixtureRequest) -> World:
-    table: Any = request.getfixturevalue("table") if request.param == "dynamodb" else None
-    return build_world(table)
-
-
-def test_an_event_lost_to_an_eventbridge_outage_is_delivered_after_recovery_once(world: World) -> None:
-    bus = FlakyEventBridge()
-    destinations = DestinationService(world.repo, world.dfns, bus, world.clock)
+def test_an_event_lost_to_an_eventbridge_outage_is_delivered_after_recovery_once(
+    either_world: World,
+) -> None:
+    world, bus = either_world, either_world.publisher
+    destinations = world.destinations
     world.active_account(CLIENT)
     request = destinations.request_destination(CLIENT, ADDRESS, "savings")
-    reconciler = Reconciler(
-        dfns=world.dfns,
-        repository=world.repo,
-        destinations=destinations,
-        drift=DriftReporter(bus, RecordingMetrics(), world.clock),
-        clock=world.clock,
-        outbox=Outbox(world.repo, bus),
-    )
+    reconciler = world.reconciler()
 
     bus.down = True
     assert destinations.apply_approval(world.dfns.decide(str(request.approval_id), "Approved"))
@@ -75,7 +44,8 @@ def test_an_event_lost_to_an_eventbridge_outage_is_delivered_after_recovery_once
     assert f'"eventId":"{approved[0].event_id}"' in approved[0].to_detail_json()
 
 
-def test_published_events_leave_the_outbox(world: World) -> None:
+def test_published_events_leave_the_outbox(either_world: World) -> None:
+    world = either_world
     world.active_account(CLIENT)
     world.destinations.request_destination(CLIENT, ADDRESS, None)
     world.clock.advance(3600)

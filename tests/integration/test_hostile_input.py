@@ -13,12 +13,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from managed_accounts.api.webhook_endpoint import WebhookReceiver
 from managed_accounts.api.webhook_signature import sign
-from managed_accounts.commands import DestinationCommands
 from managed_accounts.domain.onboarding import OnboardingService
 
 import functions.destinations.handler as destinations
@@ -26,7 +23,7 @@ import functions.onboard.handler as onboard
 import functions.webhooks.handler as webhooks
 from tests.fakes.apigw import FakeLambdaContext, HttpResult, call, rest_event
 from tests.fakes.recording import FixedClock, RecordingMetrics
-from tests.fakes.world import REGION, World, build_world
+from tests.fakes.world import World
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics")
 
@@ -35,8 +32,7 @@ SECRET = "whsec-test"
 
 
 @pytest.fixture
-def api(table: Any) -> World:
-    world = build_world(table)
+def api(world: World) -> World:
     world.active_account("alice")
     return world
 
@@ -47,16 +43,7 @@ def _post(world: World, body: str | None, content_type: str | None, *, b64: bool
     if content_type is not None:
         event["headers"]["Content-Type"] = content_type
     event["body"], event["isBase64Encoded"] = body, b64
-    persistence = DynamoDBPersistenceLayer(
-        table_name=world.settings.idempotency_table_name,
-        boto3_client=boto3.client("dynamodb", region_name=REGION),
-    )
-
-    def handler(e: dict[str, Any], ctx: Any) -> dict[str, Any]:
-        commands = DestinationCommands(world.destinations, persistence)
-        return destinations.handler(e, ctx, service=world.destinations, commands=commands)
-
-    return call(handler, event)
+    return call(destinations.handler, event, service=world.destinations, commands=world.commands)
 
 
 @pytest.mark.parametrize(
@@ -105,7 +92,7 @@ def test_an_unexpected_failure_is_a_json_500_with_a_correlation_id(api: World) -
 
     broken = Broken(api.repo, api.dfns, api.settings, api.publisher, api.clock)
     event = rest_event("GET", "/accounts/me", client_id="alice")
-    result = call(lambda e, ctx: onboard.handler(e, ctx, service=broken), event)
+    result = call(onboard.handler, event, service=broken)
     assert result.status == 500
     assert "secret internals" not in json.dumps(result.body)
     assert event["requestContext"]["requestId"] in result.body["error"]["message"]
@@ -128,7 +115,8 @@ def _webhook(body: bytes, signature: str | None) -> dict[str, Any]:
     event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
     if signature is not None:
         event["headers"]["X-DFNS-WEBHOOK-SIGNATURE"] = signature
-    return webhooks.handler(event, FakeLambdaContext(), receiver=receiver)
+    response: dict[str, Any] = webhooks.handler(event, FakeLambdaContext(), receiver=receiver)
+    return response
 
 
 @pytest.mark.parametrize(

@@ -112,7 +112,8 @@ def test_a_failure_at_any_onboarding_step_never_leaves_a_wallet_unguarded(
     with pytest.raises(DomainError):
         service(failing).onboard(client_id)
     account = repo.get_account(client_id)
-    assert account is not None and account.status != "active"
+    assert account is not None
+    assert account.status != "active"
     assert AccountOut.of(account).address is None  # nothing to fund before the account is active
     _assert_every_wallet_is_guarded(sandbox, dfns, client_id)
 

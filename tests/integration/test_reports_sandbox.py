@@ -251,7 +251,14 @@ def test_the_audit_trail_tells_the_whole_story_without_calling_dfns(story: dict[
         assert decision["signedAction"]["signature"]
     dfns_rows = [e for e in entries if e["kind"] == "DfnsAction"]
     paths = sorted(e["details"]["actionPath"] for e in dfns_rows)
-    assert paths == ["POST /v2/policies", "POST /wallets", *["PUT /v2/policies/{policyId}"] * 3]
+    # Dfns names the object acted on in the action path: the payment and the blocked one are filed too.
+    wallet, policy = story["alice"].wallet_id, story["alice"].whitelist_policy_id
+    assert paths == [
+        "POST /v2/policies",
+        "POST /wallets",
+        *[f"POST /wallets/{wallet}/transfers"] * 2,
+        *[f"PUT /v2/policies/{policy}"] * 3,
+    ]
     requested = next(e for e in entries if e["kind"] == "DestinationRequested")
     assert requested["actor"]["id"] == ALICE
 

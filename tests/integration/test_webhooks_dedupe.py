@@ -1,47 +1,43 @@
-"""The de-duplication store on moto: one claim per fact, expiry honoured, release undoes a claim."""
+"""The ``FactStore`` contract (webhook de-duplication): one claim per fact, release undoes a claim.
+
+Each test runs on ``DynamoDedupeStore`` (moto) and on the in-memory store the unit tests use; expiry
+is the DynamoDB store's own (the memory store keeps facts for the test's lifetime).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from managed_accounts.data.dedupe import DEFAULT_TTL_SECONDS, DynamoDedupeStore
 
-from tests.unit.webhooks.support import NOW, empty, event_items, moto_table
+from tests.fakes.webhook_events import NOW, event_items
+from tests.fakes.world import World
 
 
-@pytest.fixture(scope="module")
-def shared_table() -> Iterator[Any]:
-    with moto_table() as table:
-        yield table
-
-
-@pytest.fixture
-def table(shared_table: Any) -> Iterator[Any]:
-    yield shared_table
-    empty(shared_table)
-
-
-def test_a_fact_is_claimed_once_and_stored_under_its_object(table: Any) -> None:
-    store = DynamoDedupeStore(table, now=lambda: NOW)
+def test_a_fact_is_claimed_once(either_world: World) -> None:
+    store = either_world.facts
     assert store.claim("ap-1", "Approved") is True
     assert store.claim("ap-1", "Approved") is False
     assert store.claim("ap-1", "Denied") is True
     assert store.seen("ap-1", "Approved")
     assert not store.seen("ap-2", "Approved")
-    [item, _] = sorted(event_items(table), key=lambda i: str(i["SK"]))
-    assert (item["PK"], item["SK"]) == ("EVENT#ap-1", "Approved")
-    assert int(item["expiresAt"]) == int(NOW.timestamp()) + DEFAULT_TTL_SECONDS
 
 
-def test_release_lets_the_fact_be_claimed_again(table: Any) -> None:
-    store = DynamoDedupeStore(table, now=lambda: NOW)
+def test_release_lets_the_fact_be_claimed_again(either_world: World) -> None:
+    store = either_world.facts
     assert store.claim("xfr-1", "Confirmed")
     store.release("xfr-1", "Confirmed")
     assert not store.seen("xfr-1", "Confirmed")
     assert store.claim("xfr-1", "Confirmed")
+
+
+def test_a_fact_is_stored_under_its_object_with_an_expiry(table: Any) -> None:
+    store = DynamoDedupeStore(table, now=lambda: NOW)
+    assert store.claim("ap-1", "Approved")
+    [item] = event_items(table)
+    assert (item["PK"], item["SK"]) == ("EVENT#ap-1", "Approved")
+    assert int(item["expiresAt"]) == int(NOW.timestamp()) + DEFAULT_TTL_SECONDS
 
 
 def test_an_expired_fact_not_yet_swept_by_ttl_counts_as_absent(table: Any) -> None:

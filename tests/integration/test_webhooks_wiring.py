@@ -18,7 +18,8 @@ from managed_accounts.domain.reconciler import Reconciler
 
 from functions.webhooks import handler as webhook_function
 from functions.webhooks import reconciler as reconciler_function
-from tests.unit.webhooks.support import LambdaContext, api_event, compact
+from tests.fakes.apigw import FakeLambdaContext
+from tests.fakes.webhook_events import api_event, compact
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
@@ -28,10 +29,7 @@ SECRET = "whs-wiring-secret"
 def _clear_caches() -> None:
     get_settings.cache_clear()
     secrets.clear_cache()
-    wiring.adapters.cache_clear()
-    wiring.webhook_processor.cache_clear()
-    webhook_function.build_receiver.cache_clear()
-    reconciler_function.build_reconciler.cache_clear()
+    wiring.reset()
 
 
 def _private_key_pem() -> str:
@@ -69,15 +67,14 @@ def aws() -> Iterator[Any]:
 
 
 def _post(raw: bytes, signature: str) -> int:
-    return int(webhook_function.handler(api_event(raw, signature), LambdaContext())["statusCode"])
+    return int(webhook_function.handler(api_event(raw, signature), FakeLambdaContext())["statusCode"])
 
 
 def test_an_unauthenticated_request_builds_no_adapters(aws: Any) -> None:
-    wiring.adapters.cache_clear()
-    wiring.webhook_processor.cache_clear()
+    wiring.reset()
     raw = compact({"id": "whe-1", "kind": "key.created", "timestampSent": 0, "data": {}})
     assert _post(raw, sign(raw, "guessed")) == 401
-    assert wiring.webhook_processor.cache_info().currsize == 0
+    assert wiring.webhook_receiver.cache_info().currsize == 1  # the secret was read, nothing else
     assert wiring.adapters.cache_info().currsize == 0
 
 
@@ -87,11 +84,11 @@ def test_an_authenticated_event_is_handled_over_the_real_adapters(aws: Any) -> N
     for kind, data in [("key.created", {}), ("wallet.tags.modified", {"walletId": "wa-unknown"})]:
         raw = compact({"id": "whe-1", "kind": kind, "timestampSent": int(time.time()), "data": data})
         assert _post(raw, sign(raw, SECRET)) == 200
-    assert wiring.webhook_processor.cache_info().currsize == 1
+    assert wiring.adapters.cache_info().currsize == 1  # built once the tags event needed the repository
 
 
 def test_the_reconciler_runs_on_an_empty_estate_and_returns_its_summary(aws: Any) -> None:
-    summary = reconciler_function.handler({"detail-type": "Scheduled Event"}, LambdaContext())
+    summary = reconciler_function.handler({"detail-type": "Scheduled Event"}, FakeLambdaContext())
     assert summary["failures"] == 0
     assert summary["approvalsChecked"] == 0
-    assert isinstance(reconciler_function.build_reconciler(), Reconciler)
+    assert isinstance(wiring.reconciler(), Reconciler)

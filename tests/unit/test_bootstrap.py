@@ -5,36 +5,54 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, cast
 
 import boto3
 import pytest
+from dfns_sandbox.permissions import SERVICE_ACCOUNT_ROLE
 from managed_accounts.bootstrap import (
     WEBHOOK_EVENTS,
     BootstrapGateway,
     BootstrapRefused,
     SecretsManagerWebhookSecrets,
     WebhookSecretRecord,
+    _matches,
     bootstrap_dfns,
+    governance_policy,
 )
 from managed_accounts.config import LimitProfile, Settings
-from managed_accounts.dfns.errors import DfnsUnavailable
-from managed_accounts.dfns.models import ChangeRequest, CreateWebhookBody, Policy, PolicyBody, Webhook
+from managed_accounts.dfns.errors import DfnsNotFound, DfnsUnavailable
+from managed_accounts.dfns.identity import HeldPermissions
+from managed_accounts.dfns.models import (
+    ChangeRequest,
+    CreateWebhookBody,
+    Permission,
+    Policy,
+    PolicyBody,
+    Webhook,
+)
 from managed_accounts.domain.ports import ChangeRequestPending, PolicyApplied, PolicyChangeOutcome
 from managed_accounts.secrets import SecretFormatError
+from managed_accounts.wiring import BootstrapDependencies
 from moto import mock_aws
 
 from functions.bootstrap import handler as bootstrap_handler
+from tests.fakes.apigw import FakeLambdaContext
+from tests.fakes.memory_audit import MemoryPolicyRegistry
 
 URL = "https://api.example.com/prod/webhooks/dfns"
 OFFICER = "us-officer-1"
+SERVICE_ACCOUNT = "us-service-account"
+DEFAULT_ROLE = list(SERVICE_ACCOUNT_ROLE)
 
 
 class FakeDfns:
     """Policies and webhooks as Dfns keeps them, with ``Policies:Modify`` gating and failure injection."""
 
-    def __init__(self) -> None:
+    def __init__(self, operations: list[str] | None = None) -> None:
+        # The service account's role: by default exactly what docs/DEPLOY.md lists.
+        self.role = Permission(id="pm-svc", name="managed-accounts", operations=operations or DEFAULT_ROLE)
+        self.role_read_by: list[str] = []
         self.policies: dict[str, Policy] = {}
         self.webhooks: dict[str, Webhook] = {}
         self.writes: list[str] = []
@@ -86,6 +104,15 @@ class FakeDfns:
 
     def by_name(self) -> dict[str, Policy]:
         return {p.name: p for p in self.policies.values()}
+
+    def token_user_id(self) -> str | None:
+        return SERVICE_ACCOUNT
+
+    def own_permissions(self, service_account_id: str | None = None) -> HeldPermissions:
+        self.role_read_by.append(service_account_id or "")
+        if service_account_id != SERVICE_ACCOUNT:
+            raise DfnsNotFound("service account not found", status=404)
+        return HeldPermissions(SERVICE_ACCOUNT, (self.role,))
 
 
 class MemorySecrets:
@@ -317,39 +344,57 @@ def test_secrets_manager_store_round_trip() -> None:
 # --- the custom-resource handler --------------------------------------------------------------------
 
 
-@dataclass
-class LambdaContext:
-    function_name: str = "bootstrap"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:bootstrap"
-    aws_request_id: str = "req-1"
-
-
 def _deps(
-    dfns: FakeDfns, secrets: MemorySecrets, *, credentials: bool = True
-) -> bootstrap_handler.Dependencies:
+    dfns: FakeDfns,
+    secrets: MemorySecrets,
+    *,
+    credentials: bool = True,
+    registry: MemoryPolicyRegistry | None = None,
+) -> BootstrapDependencies:
     def gateway() -> BootstrapGateway:
         if not credentials:
             raise SecretFormatError("secret managed-accounts/dfns-service-account lacks ['credId']")
         return cast(BootstrapGateway, dfns)
 
-    return bootstrap_handler.Dependencies(
-        settings=_settings(), webhook_url=URL, gateway=gateway, webhook_secrets=cast(Any, secrets)
+    return BootstrapDependencies(
+        settings=_settings(),
+        webhook_url=URL,
+        gateway=gateway,
+        webhook_secrets=cast(Any, secrets),
+        policy_registry=registry,
     )
 
 
 @pytest.mark.filterwarnings("ignore:No application metrics")
-def test_create_bootstraps_and_reports_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_create_bootstraps_and_reports_ids() -> None:
     dfns, secrets = FakeDfns(), MemorySecrets()
-    monkeypatch.setattr(bootstrap_handler, "build_dependencies", lambda: _deps(dfns, secrets))
 
-    response = bootstrap_handler.handler({"RequestType": "Create"}, LambdaContext())
+    response = bootstrap_handler.handler(
+        {"RequestType": "Create"}, FakeLambdaContext(), deps=_deps(dfns, secrets)
+    )
 
     assert response["PhysicalResourceId"] == bootstrap_handler.PHYSICAL_RESOURCE_ID
     assert response["Data"]["Status"] == "Bootstrapped"
     assert response["Data"]["GovernancePolicyId"] == dfns.by_name()["managed-accounts:governance"].id
     assert response["Data"]["Policies"] == "created=4"
     assert response["Data"]["WebhookId"] == next(iter(dfns.webhooks))
+
+
+def test_a_run_records_the_shared_policy_ids_the_restrictions_view_reads_by_id() -> None:
+    dfns, secrets, registry = FakeDfns(), MemorySecrets(), MemoryPolicyRegistry()
+
+    bootstrap_handler.run({"RequestType": "Create"}, _deps(dfns, secrets, registry=registry))
+
+    shared = registry.shared_policies()
+    assert shared is not None
+    policies = dfns.by_name()
+    assert shared.governance_policy_id == policies["managed-accounts:governance"].id
+    limits = {p.id for name, p in policies.items() if name.startswith("managed-accounts:limits:standard:")}
+    assert limits
+    assert set(shared.limit_policy_ids["standard"]) == limits
+    registry.policies = None
+    bootstrap_handler.run({"RequestType": "Delete"}, _deps(dfns, secrets, registry=registry))
+    assert registry.shared_policies() is None  # a deletion records nothing
 
 
 def test_delete_leaves_dfns_untouched() -> None:
@@ -376,29 +421,236 @@ def test_an_unknown_request_is_refused() -> None:
         bootstrap_handler.run({"RequestType": "Frobnicate"}, _deps(FakeDfns(), MemorySecrets()))
 
 
+# --- the service account's own permissions --------------------------------------------------------
+
+FORBIDDEN = [
+    "Wallets:Tags:Remove",
+    "Wallets:Tags:Delete",
+    "Policies:Evaluations:Vote",
+    "Policies:Approvals:Approve",
+    "Policies:Delete",
+    "Policies:Archive",
+    "Permissions:Read",
+    "Permissions:Assign",
+    "Permissions:Update",
+]
+
+
+@pytest.mark.parametrize("operation", FORBIDDEN)
+def test_refuses_a_service_account_holding_a_forbidden_permission(operation: str) -> None:
+    dfns, secrets = FakeDfns([*DEFAULT_ROLE, operation]), MemorySecrets()
+
+    with pytest.raises(
+        BootstrapRefused, match=f"holds permissions it must never have: {operation} "
+    ) as refused:
+        _run(dfns, secrets)
+
+    assert "managed-accounts (pm-svc)" in str(refused.value)  # names the role it comes from
+    assert dfns.writes == []
+    assert dfns.policies == {}
+    assert secrets.value is None
+
+
+def test_passes_with_the_default_role_reading_it_for_the_tokens_user() -> None:
+    dfns = FakeDfns()
+    result = _run(dfns, MemorySecrets())
+    assert dfns.role_read_by == [SERVICE_ACCOUNT]
+    assert {p.outcome for p in result.policies} == {"created"}
+
+
+def test_the_configured_service_account_id_wins_over_the_token() -> None:
+    dfns = FakeDfns()
+    with pytest.raises(BootstrapRefused, match="cannot read the permissions of service account us-other"):
+        _run(dfns, MemorySecrets(), _settings(dfns_service_account_id="us-other"))
+    assert dfns.role_read_by == ["us-other"]
+    assert dfns.writes == []
+
+
+def test_refuses_when_it_cannot_tell_which_service_account_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    dfns = FakeDfns()
+    monkeypatch.setattr(dfns, "token_user_id", lambda: None)
+    with pytest.raises(BootstrapRefused, match="DFNS_SERVICE_ACCOUNT_ID"):
+        _run(dfns, MemorySecrets())
+    assert dfns.writes == []
+
+
+# --- the governance quorum ----------------------------------------------------------------------------
+
+
+def test_the_quorum_is_configurable_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().compliance_quorum == 1
+    monkeypatch.setenv("COMPLIANCE_QUORUM", "2")
+    assert Settings().compliance_quorum == 2
+    monkeypatch.setenv("COMPLIANCE_QUORUM", "0")
+    with pytest.raises(ValueError, match="compliance_quorum"):
+        Settings()
+
+
+def test_the_governance_policy_asks_for_the_configured_quorum() -> None:
+    dfns = FakeDfns()
+    _run(
+        dfns,
+        MemorySecrets(),
+        _settings(compliance_approver_ids=[OFFICER, "us-officer-2"], compliance_quorum=2),
+    )
+    [group] = dfns.by_name()["managed-accounts:governance"].to_wire()["action"]["approvalGroups"]
+    assert group["quorum"] == 2
+    assert sorted(group["approvers"]["userId"]["in"]) == sorted([OFFICER, "us-officer-2"])
+
+
+def test_refuses_a_quorum_larger_than_the_approvers_before_calling_dfns() -> None:
+    dfns = FakeDfns()
+    with pytest.raises(BootstrapRefused, match="compliance_quorum is 3 but only 2 compliance approver"):
+        _run(
+            dfns,
+            MemorySecrets(),
+            _settings(compliance_approver_ids=[OFFICER, "us-officer-2"], compliance_quorum=3),
+        )
+    with pytest.raises(BootstrapRefused, match="compliance_quorum is 2 but only 1"):  # duplicates count once
+        _run(
+            dfns, MemorySecrets(), _settings(compliance_approver_ids=[OFFICER, OFFICER], compliance_quorum=2)
+        )
+    assert dfns.role_read_by == []
+    assert dfns.writes == []
+
+
+# --- comparing live and desired policies --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("live", "desired"),
+    [
+        ({"limit": 10000}, {"limit": 10000.0}),
+        ({"a": 1, "b": 2}, {"b": 2, "a": 1}),
+        ({"initiatorCanApprove": False, "quorum": 1}, {"quorum": 1}),
+        ({"quorum": 1}, {"quorum": 1, "initiatorCanApprove": False}),
+        ({"autoRejectTimeout": None, "configuration": {}}, {}),
+        ({"in": ["us-2", "us-1"]}, {"in": ["us-1", "us-2"]}),
+        ({"addresses": ["0xb", "0xa"]}, {"addresses": ["0xa", "0xb"]}),
+        (
+            [{"name": "b", "quorum": 2}, {"name": "a", "quorum": 1.0}],
+            [{"name": "a", "quorum": 1}, {"quorum": 2, "name": "b"}],
+        ),
+    ],
+)
+def test_semantically_equal_policies_match(live: Any, desired: Any) -> None:
+    assert _matches(live, desired)
+    assert _matches(desired, live)
+
+
+@pytest.mark.parametrize(
+    ("live", "desired"),
+    [
+        ({"limit": 10001}, {"limit": 10000}),
+        ({"initiatorCanApprove": True}, {}),
+        ({"flag": 1}, {"flag": True}),
+        ({"in": ["us-1", "us-1"]}, {"in": ["us-1", "us-2"]}),
+        ({"in": ["us-1"]}, {"in": ["us-1", "us-2"]}),
+        ({"filters": {"policyId": {"in": ["plc-1"]}}}, {}),
+        ({"limit": "10000"}, {"limit": 10000}),
+        ([{"quorum": 1}, {"quorum": 1}], [{"quorum": 1}, {"quorum": 2}]),
+    ],
+)
+def test_different_policies_do_not_match(live: Any, desired: Any) -> None:
+    assert not _matches(live, desired)
+    assert not _matches(desired, live)
+
+
 # --- the real client against the local Dfns sandbox (loopback) --------------------------------------
 
 
-def test_against_the_dfns_sandbox_a_rerun_sends_no_signed_call() -> None:
-    from local_stack.dfns_setup import register_service_account, start_sandbox
+def _sandbox_run(reserialize: bool) -> tuple[Any, Any, Any, dict[str, int]]:
+    """Bootstrap twice with the product's client; returns both results, the client's stats and the
+    sandbox's request counts for the second run."""
+    from dfns_sandbox import SandboxConfig, SandboxServer
+    from local_stack.dfns_setup import register_service_account
     from managed_accounts.dfns.factory import build_dfns_client
     from managed_accounts.secrets import DfnsCredentials
 
-    server = start_sandbox(0, realtime=False)
-    try:
+    with SandboxServer(config=SandboxConfig(reserialize_policies=reserialize)) as server:
         account = register_service_account(server, name="bootstrap-test")
         settings = Settings(dfns_api_url=server.url, compliance_approver_ids=[server.officer.user_id])
-        client = build_dfns_client(settings, DfnsCredentials.model_validate(account.secret_value()))
-        secrets = MemorySecrets()
-        first = _run(client, secrets, settings)
-        signed_after_first = client.stats.counts["POST /auth/action"]
+        with build_dfns_client(settings, DfnsCredentials.model_validate(account.secret_value())) as client:
+            secrets = MemorySecrets()
+            first = _run(client, secrets, settings)
+            signed_after_first = client.stats.counts["POST /auth/action"]
+            server.sandbox.requests.clear()
+            second = _run(client, secrets, settings)
+            counts = dict(server.sandbox.requests.snapshot()["counts"])
+            counts["signed"] = client.stats.counts["POST /auth/action"] - signed_after_first
+    return first, second, client.stats, counts
 
-        second = _run(client, secrets, settings)
 
-        assert {p.outcome for p in first.policies} == {"created"}
-        assert {p.outcome for p in second.policies} == {"unchanged"}
-        assert second.webhook_id == first.webhook_id
-        assert client.stats.counts["POST /auth/action"] == signed_after_first  # nothing written again
-        client.close()
-    finally:
-        server.stop()
+@pytest.mark.parametrize("reserialize", [False, True])
+def test_against_the_dfns_sandbox_a_rerun_proposes_no_change(reserialize: bool) -> None:
+    first, second, _, counts = _sandbox_run(reserialize)
+
+    assert {p.outcome for p in first.policies} == {"created"}
+    assert {p.outcome for p in second.policies} == {"unchanged"}
+    assert second.webhook_id == first.webhook_id
+    writes = {route: n for route, n in counts.items() if not route.startswith("GET ")}
+    print(f"second bootstrap run (reserialize={reserialize}): writes={writes}, counts={counts}")
+    assert counts.get("PUT /v2/policies/{policyId}", 0) == 0  # no change request, no update
+    assert counts["signed"] == 0  # nothing written again
+    assert counts["GET /auth/service-accounts/{serviceAccountId}"] == 1  # its role was checked
+
+
+def test_against_the_dfns_sandbox_the_policies_come_back_reserialised() -> None:
+    """The mode really changes what Dfns returns: ints, filled-in defaults, reordered keys."""
+    import httpx
+    from dfns_sandbox import SandboxConfig, SandboxServer
+    from local_stack.dfns_setup import register_service_account
+    from managed_accounts.dfns.factory import build_dfns_client
+    from managed_accounts.secrets import DfnsCredentials
+
+    with SandboxServer(config=SandboxConfig(reserialize_policies=True)) as server:
+        account = register_service_account(server, name="bootstrap-test")
+        settings = Settings(dfns_api_url=server.url, compliance_approver_ids=[server.officer.user_id])
+        with build_dfns_client(settings, DfnsCredentials.model_validate(account.secret_value())) as client:
+            _run(client, MemorySecrets(), settings)
+        raw = httpx.get(
+            f"{server.url}/v2/policies", headers={"Authorization": f"Bearer {account.token}"}
+        ).json()["items"]
+    by_name = {p["name"]: p for p in raw}
+    governance = by_name["managed-accounts:governance"]
+    assert list(governance) == sorted(governance, reverse=True)
+    group = governance["action"]["approvalGroups"][0]
+    assert group["serviceAccountsCanApprove"] is False
+    assert governance["action"]["autoRejectTimeout"] is None
+    amount = by_name["managed-accounts:limits:standard:amount"]["rule"]["configuration"]
+    assert amount == {"limit": 10000, "currency": "USD"}
+    assert isinstance(amount["limit"], int)
+    live, desired = Policy.model_validate(governance).body().to_wire(), governance_policy(settings).to_wire()
+    assert live != desired  # byte- or dict-equality would see a change here ...
+    assert _matches(live, desired)  # ... the semantic comparison does not
+
+
+def test_against_the_dfns_sandbox_a_too_powerful_service_account_is_refused() -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    from dfns_sandbox import SandboxServer
+    from managed_accounts.dfns.factory import build_dfns_client
+    from managed_accounts.secrets import DfnsCredentials
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    public_pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    with SandboxServer() as server:
+        created = server.register_service_account(
+            public_pem, "too-powerful", permissions=[*DEFAULT_ROLE, "Wallets:Tags:Remove"]
+        )
+        credentials = DfnsCredentials.model_validate(
+            {"token": created.access_token, "credId": created.cred_id, "privateKeyPem": private_pem}
+        )
+        settings = Settings(dfns_api_url=server.url, compliance_approver_ids=[server.officer.user_id])
+        with build_dfns_client(settings, credentials) as client:
+            with pytest.raises(BootstrapRefused, match="Wallets:Tags:Remove"):
+                _run(client, MemorySecrets(), settings)
+            assert "POST /auth/action" not in client.stats.counts  # refused before any write
+        assert list(server.sandbox.store.policies) == []

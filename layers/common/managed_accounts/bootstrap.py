@@ -1,6 +1,10 @@
 """The one-time Dfns set-up, run on every deploy (a CloudFormation custom resource) and by the local stack.
 
-It creates, if missing, looking first by name so that a re-run changes nothing:
+It first reads the service account's own roles from Dfns and refuses to run if they grant anything the
+service account must never do (remove wallet tags, vote on approvals, archive/delete policies, any
+``Permissions:*``), or if the governance quorum cannot be met by the configured officers.
+
+Then it creates, if missing, looking first by name so that a re-run changes nothing:
 - the governance policy: ``Policies:Modify`` + ``AlwaysTrigger`` + ``RequestApproval`` to the compliance
   officers, no filters, so every policy change (every client's whitelist included) needs a human;
 - one ``Block`` policy per limit of each limit profile, scoped by the wallet tag ``limits:<profile>``;
@@ -8,7 +12,12 @@ It creates, if missing, looking first by name so that a re-run changes nothing:
   ``store_webhook_secret``.
 
 A policy that exists but differs from the configuration is updated; under governance that update is a
-change request the compliance officer approves in Dfns, which is what a limit change deserves.
+change request the compliance officer approves in Dfns, which is what a limit change deserves. "Differs"
+is semantic: numbers by value, an absent flag equals its default ``false``, list and key order do not
+count, so a server that re-serialises what it stores never causes a change request.
+
+The service account's user id (needed to read its roles) is ``Settings.dfns_service_account_id`` when
+set, else the user id inside its Dfns token (``managed_accounts.dfns.identity``).
 """
 
 from __future__ import annotations
@@ -20,6 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from managed_accounts.config import LimitProfile, Settings
+from managed_accounts.dfns.errors import DfnsAuthError, DfnsNotFound
+from managed_accounts.dfns.identity import HeldPermissions
 from managed_accounts.dfns.models import (
     AlwaysTriggerRule,
     AmountLimitConfiguration,
@@ -62,11 +73,14 @@ class BootstrapRefused(ValueError):
 
 
 class BootstrapGateway(DfnsGateway, Protocol):
-    """The Dfns calls bootstrap needs: the domain port plus webhook management (``DfnsClient`` has both)."""
+    """The Dfns calls bootstrap needs: the domain port, webhook management and reading the service
+    account's own roles (``DfnsClient`` has all of them)."""
 
     def create_webhook(self, body: CreateWebhookBody) -> Webhook: ...
     def iter_webhooks(self, *, page_size: int = 100) -> Iterator[Webhook]: ...
     def delete_webhook(self, webhook_id: str) -> None: ...
+    def token_user_id(self) -> str | None: ...
+    def own_permissions(self, service_account_id: str | None = None) -> HeldPermissions: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,12 +126,19 @@ def governance_policy_name(settings: Settings) -> str:
 
 
 def governance_policy(settings: Settings) -> PolicyBody:
-    """Every policy change waits for one compliance officer; the initiator (our service account) never
-    approves, and a service account is never listed."""
-    if not settings.compliance_approver_ids:
+    """Every policy change waits for ``compliance_quorum`` compliance officers; the initiator (our service
+    account) never approves, and a service account is never listed."""
+    approvers = set(settings.compliance_approver_ids)
+    if not approvers:
         # A Policies:Modify policy nobody can approve would lock every policy in the org for good.
         raise BootstrapRefused(
             "compliance_approver_ids is empty: refusing to create a governance policy nobody can approve"
+        )
+    if settings.compliance_quorum > len(approvers):
+        raise BootstrapRefused(
+            f"compliance_quorum is {settings.compliance_quorum} but only {len(approvers)} compliance "
+            "approver(s) are configured: no policy could ever be changed again. Lower COMPLIANCE_QUORUM "
+            "or add officers to COMPLIANCE_APPROVER_IDS"
         )
     return PolicyBody(
         name=governance_policy_name(settings),
@@ -166,25 +187,108 @@ def _limit_rules(profile: LimitProfile) -> list[tuple[str, LimitRule]]:
     return rules
 
 
+# --- the service account's own permissions ---------------------------------------------------------
+
+# Operations the service account must never hold, and why (docs/DEPLOY.md §3).
+FORBIDDEN_OPERATIONS: dict[str, str] = {
+    "Wallets:Tags:Remove": "removing a client tag would lift that client's whitelist",
+    "Wallets:Tags:Delete": "older name of Wallets:Tags:Remove: removing a client tag lifts its whitelist",
+    "Policies:Evaluations:Vote": "the service account must never approve, its own change requests included",
+    "Policies:Approvals:Approve": "deprecated name of Policies:Evaluations:Vote: it must never approve",
+    "Policies:Delete": "archiving a policy lifts it (a client's whitelist, a limit, the governance itself)",
+    "Policies:Archive": "older name of Policies:Delete: archiving a policy lifts it",
+}
+
+
+def forbidden_reason(operation: str) -> str | None:
+    """Why the service account must not hold ``operation``, or None if it may."""
+    if operation in FORBIDDEN_OPERATIONS:
+        return FORBIDDEN_OPERATIONS[operation]
+    if operation.startswith("Permissions:"):
+        return "role administration: it could grant itself anything"
+    if operation.rsplit(":", 1)[-1] in {"Vote", "Approve"}:
+        return "an approval vote: only a human compliance officer approves"
+    return None
+
+
+def check_own_permissions(gateway: BootstrapGateway, settings: Settings) -> HeldPermissions:
+    """Read the service account's roles from Dfns; refuse (``BootstrapRefused``) if it holds a forbidden
+    operation, or if its roles cannot be read. Transient Dfns errors propagate unchanged."""
+    user_id = settings.dfns_service_account_id or gateway.token_user_id()
+    if not user_id:
+        raise BootstrapRefused(
+            "cannot tell which service account this is (its token names no user id): set "
+            "DFNS_SERVICE_ACCOUNT_ID to its user id (us-…) so the bootstrap can check its permissions"
+        )
+    try:
+        held = gateway.own_permissions(user_id)
+    except (DfnsAuthError, DfnsNotFound) as exc:
+        raise BootstrapRefused(
+            f"cannot read the permissions of service account {user_id} ({exc}): its role needs "
+            "Auth:ServiceAccounts:Read, and every role it holds must list its operations"
+        ) from exc
+    problems = [
+        f"{op} (from {', '.join(held.sources_of(op))}): {reason}"
+        for op in sorted(held.operations())
+        if (reason := forbidden_reason(op)) is not None
+    ]
+    if problems:
+        raise BootstrapRefused(
+            f"service account {user_id} holds permissions it must never have: "
+            + "; ".join(problems)
+            + ". Remove them from its role in Dfns, then run the bootstrap again"
+        )
+    logger.info("dfns service account permissions checked", extra={"serviceAccountId": user_id})
+    return held
+
+
 # --- reconciling policies ---------------------------------------------------------------------------
 
 
+def _unset(value: Any) -> bool:
+    """Absent, ``null``, ``false``, ``{}`` and ``[]``: how a server may write a default it fills in."""
+    return value is None or value is False or (isinstance(value, dict | list) and not value)
+
+
 def _matches(live: Any, desired: Any) -> bool:
-    """True when ``live`` says what ``desired`` says. Dfns may echo defaults we never sent
-    (``serviceAccountsCanApprove: false``), so a key only ``live`` has counts only when it is set."""
-    if isinstance(desired, dict):
-        if not isinstance(live, dict):
+    """True when ``live`` (what Dfns returns) says what ``desired`` says, semantically: numbers by value
+    (``10000`` = ``10000.0``, but ``true`` ≠ ``1``), an absent key equals its default (``false``, ``null``,
+    ``{}``, ``[]``), and neither key order nor list order counts (ids, addresses, approval groups)."""
+    if isinstance(live, dict) or isinstance(desired, dict):
+        return _objects_match(live, desired)
+    if isinstance(live, list) or isinstance(desired, list):
+        return _lists_match(live, desired)
+    return _scalars_match(live, desired)
+
+
+def _objects_match(live: Any, desired: Any) -> bool:
+    if not (isinstance(live, dict) and isinstance(desired, dict)):
+        return _unset(live) and _unset(desired)
+    return all(_values_match(live.get(key), desired.get(key)) for key in live.keys() | desired.keys())
+
+
+def _values_match(live: Any, desired: Any) -> bool:
+    return (_unset(live) and _unset(desired)) or _matches(live, desired)
+
+
+def _lists_match(live: Any, desired: Any) -> bool:
+    """The same items in any order (each live item matches one desired item)."""
+    if not (isinstance(live, list) and isinstance(desired, list)) or len(live) != len(desired):
+        return False
+    remaining = list(live)
+    for wanted in desired:
+        found = next((i for i, candidate in enumerate(remaining) if _matches(candidate, wanted)), None)
+        if found is None:
             return False
-        extra_set = any(
-            value not in (None, False, {}, []) for key, value in live.items() if key not in desired
-        )
-        return not extra_set and all(_matches(live.get(k), v) for k, v in desired.items())
-    if isinstance(desired, list):
-        if not isinstance(live, list) or len(live) != len(desired):
-            return False
-        if all(isinstance(item, str) for item in (*live, *desired)):
-            return sorted(live) == sorted(desired)  # ids and tags: Dfns need not keep our order
-        return all(_matches(a, b) for a, b in zip(live, desired, strict=True))
+        remaining.pop(found)
+    return True
+
+
+def _scalars_match(live: Any, desired: Any) -> bool:
+    if isinstance(live, bool) or isinstance(desired, bool):
+        return live is desired
+    if isinstance(live, int | float) and isinstance(desired, int | float):
+        return live == desired
     return bool(live == desired)
 
 
@@ -255,6 +359,16 @@ class SecretsManagerWebhookSecrets:
         self._client.put_secret_value(SecretId=self._name, SecretString=record.to_secret_string())
 
 
+def _usable(webhook: Webhook, stored: WebhookSecretRecord | None) -> bool:
+    """The webhook whose secret we hold, enabled and subscribed to every kind the endpoint handles."""
+    return (
+        stored is not None
+        and webhook.id == stored.webhook_id
+        and webhook.status == "Enabled"
+        and set(WEBHOOK_EVENTS) <= set(webhook.events)
+    )
+
+
 def _ensure_webhook(
     gateway: BootstrapGateway,
     webhook_url: str,
@@ -262,17 +376,7 @@ def _ensure_webhook(
     stored: WebhookSecretRecord | None,
 ) -> tuple[str, WebhookOutcomeKind]:
     ours = [w for w in gateway.iter_webhooks() if w.url == webhook_url]
-    keep = next(
-        (
-            w
-            for w in ours
-            if stored is not None
-            and w.id == stored.webhook_id
-            and w.status == "Enabled"
-            and set(WEBHOOK_EVENTS) <= set(w.events)
-        ),
-        None,
-    )
+    keep = next((w for w in ours if _usable(w, stored)), None)
     # Any other webhook on our URL signs with a secret we do not hold (e.g. a crash between create and
     # store): its events would only be refused, so it goes.
     for webhook in ours:
@@ -308,6 +412,7 @@ def bootstrap_dfns(
     existing webhook on ``webhook_url`` is replaced by a new one whose secret is stored.
     """
     governance = governance_policy(settings)  # refuses before any Dfns call when nobody can approve
+    check_own_permissions(gateway, settings)  # refuses before any write when the role is too wide
     wanted = [governance, *limit_policies(settings)]
     live_by_name: dict[str, Policy] = {}
     for policy in gateway.iter_policies(status="Active"):

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     dfns_api_url: HttpUrl = HttpUrl("http://127.0.0.1:3001")
     # Secrets Manager: {"token", "credId", "privateKeyPem"}
     dfns_secret_name: str = "managed-accounts/dfns-service-account"
+    # The service account's Dfns user id (us-…), for the bootstrap's check of its own permissions.
+    # Unset: read from its token (a Dfns JWT names its user).
+    dfns_service_account_id: str | None = None
     # Secrets Manager: {"secret"} (the webhook's HMAC secret, known only once the webhook exists)
     webhook_secret_name: str = "managed-accounts/dfns-webhook"
     table_name: str = "managed-accounts"
@@ -67,6 +70,9 @@ class Settings(BaseSettings):
     # Dfns user ids of the compliance officers who approve policy changes (and reviews). Never the
     # service account.
     compliance_approver_ids: list[str] = Field(default_factory=list)
+    # How many of them must approve each change (COMPLIANCE_QUORUM); the bootstrap refuses more than
+    # there are approvers.
+    compliance_quorum: int = Field(default=1, ge=1)
     approval_timeout_minutes: int | None = Field(default=None, ge=1)
     frontend_origins: list[str] = Field(default_factory=list)
     webhook_tolerance_seconds: int = Field(default=300, ge=1)

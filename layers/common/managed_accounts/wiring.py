@@ -218,6 +218,7 @@ class BootstrapDependencies:
     policy_registry: PolicyRegistry | None = None
 
 
+@lru_cache(maxsize=1)
 def bootstrap_dependencies() -> BootstrapDependencies:
     import boto3
     from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -252,6 +253,7 @@ def reset() -> None:
         destination_commands,
         webhook_receiver,
         reconciler,
+        bootstrap_dependencies,
         _reports_table,
         audit_repository,
         policy_registry,

@@ -7,59 +7,28 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from managed_accounts.dfns.assertions import CryptographySignatureVerifier
 from managed_accounts.dfns.models import HistoryEvent
-from managed_accounts.domain.activity import ActivityService
-from managed_accounts.domain.audit_trail import AuditingPublisher, AuditTrailService, DecisionRecorder
-from managed_accounts.domain.destinations import DestinationService
 from managed_accounts.domain.movements import format_units
-from managed_accounts.domain.onboarding import OnboardingService
-from managed_accounts.domain.report_models import SharedPolicyIds
-from managed_accounts.domain.reports import ClientReports
-from managed_accounts.domain.restrictions import RestrictionsService
-from managed_accounts.domain.statement import StatementService
 
 import functions.reports.handler as reports
 from tests.fakes.apigw import HttpResult, call, rest_event
-from tests.fakes.memory_audit import MemoryAuditRepository, MemoryPolicyRegistry
-from tests.fakes.recording import RecordingPublisher
 from tests.fakes.world import World
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics")
 
 
-class Api:
-    def __init__(self, world: World) -> None:
-        self.world = world
-        self.audit = MemoryAuditRepository()
-        self.bus = RecordingPublisher()
-        publisher = AuditingPublisher(self.bus, self.audit)
-        self.onboarding = OnboardingService(world.repo, world.dfns, world.settings, publisher, world.clock)
-        self.destinations = DestinationService(world.repo, world.dfns, publisher, world.clock)
-        self.webhook = DecisionRecorder(self.destinations, world.repo, self.audit)
-        governance = next(iter(world.dfns.policies))
-        self.registry = MemoryPolicyRegistry(SharedPolicyIds(governance, {"standard": ()}, world.clock.now()))
-        self.reports = ClientReports(
-            restrictions_service=RestrictionsService(world.repo, world.dfns, self.registry, world.clock),
-            activity_service=ActivityService(world.repo, world.dfns),
-            audit_service=AuditTrailService(world.repo, self.audit, CryptographySignatureVerifier()),
-            statement_service=StatementService(world.repo, world.dfns, self.audit, world.clock),
-            clock=world.clock,
-        )
-
-    def get(self, client_id: str | None, path: str, query: dict[str, str] | None = None) -> HttpResult:
-        resource, params = path, None
-        if path.endswith("/verification"):
-            resource, params = "/accounts/me/audit/{entryId}/verification", {"entryId": path.split("/")[-2]}
-        event = rest_event(
-            "GET", path, client_id=client_id, query=query, resource=resource, path_parameters=params
-        )
-        return call(lambda e, c: reports.handler(e, c, service=self.reports), event)
-
-
-@pytest.fixture
-def api(world: World) -> Api:
-    return Api(world)
+def get(world: World, client_id: str | None, path: str, query: dict[str, str] | None = None) -> HttpResult:
+    """``GET path`` as API Gateway sends it, handled with the world's reports (the shared-policy ids as
+    the bootstrap records them)."""
+    resource, params = path, None
+    if path.endswith("/verification"):
+        resource, params = "/accounts/me/audit/{entryId}/verification", {"entryId": path.split("/")[-2]}
+    event = rest_event(
+        "GET", path, client_id=client_id, query=query, resource=resource, path_parameters=params
+    )
+    if world.registry.shared_policies() is None:
+        world.record_shared_policies()
+    return call(reports.handler, event, service=world.reports())
 
 
 ROUTES = (
@@ -73,11 +42,11 @@ ROUTES = (
 
 @pytest.mark.parametrize("path", ROUTES)
 def test_every_view_is_account_not_found_before_onboarding_and_401_without_a_token(
-    api: Api, path: str
+    world: World, path: str
 ) -> None:
-    missing = api.get("nobody-yet", path)
+    missing = get(world, "nobody-yet", path)
     assert (missing.status, missing.body["error"]["code"]) == (404, "account_not_found")
-    assert api.get(None, path).status == 401
+    assert get(world, None, path).status == 401
 
 
 @pytest.mark.parametrize(
@@ -96,33 +65,33 @@ def test_every_view_is_account_not_found_before_onboarding_and_401_without_a_tok
     ],
 )
 def test_a_bad_query_is_a_400_naming_the_problem(
-    api: Api, path: str, query: dict[str, str], problem: str
+    world: World, path: str, query: dict[str, str], problem: str
 ) -> None:
-    api.onboarding.onboard("alice")
-    result = api.get("alice", path, query)
+    world.onboarding.onboard("alice")
+    result = get(world, "alice", path, query)
     assert result.status == 400
     assert result.body["error"]["code"] == "invalid_query"
     assert problem in result.body["error"]["message"]
 
 
-def test_a_period_of_exactly_366_days_and_date_only_bounds_are_accepted(api: Api) -> None:
-    api.onboarding.onboard("alice")
-    result = api.get("alice", "/accounts/me/statement", {"from": "2025-01-01", "to": "2025-12-31"})
+def test_a_period_of_exactly_366_days_and_date_only_bounds_are_accepted(world: World) -> None:
+    world.onboarding.onboard("alice")
+    result = get(world, "alice", "/accounts/me/statement", {"from": "2025-01-01", "to": "2025-12-31"})
     assert result.status == 200
     assert result.body["from"] == "2025-01-01T00:00:00Z"
     assert result.body["to"] == "2026-01-01T00:00:00Z"  # a date-only "to" includes that whole day
 
 
-def test_product_facts_and_decisions_are_filed_as_they_happen(api: Api) -> None:
-    api.onboarding.onboard("alice")
-    request = api.destinations.request_destination("alice", "0x" + "12" * 20, "bank")
+def test_product_facts_and_decisions_are_filed_as_they_happen(world: World) -> None:
+    world.onboarding.onboard("alice")
+    request = world.destinations.request_destination("alice", "0x" + "12" * 20, "bank")
     assert request.approval_id
-    api.world.clock.advance(1)
-    decided = api.world.dfns.decide(request.approval_id, "Denied", reason="unknown", at=api.world.clock.now())
-    api.webhook.apply_approval(decided)
-    api.world.clock.advance(1)
+    world.clock.advance(1)
+    decided = world.dfns.decide(request.approval_id, "Denied", reason="unknown", at=world.clock.now())
+    world.decisions().apply_approval(decided)  # the webhook, as wired
+    world.clock.advance(1)
 
-    entries = api.get("alice", "/accounts/me/audit").body["items"]
+    entries = get(world, "alice", "/accounts/me/audit").body["items"]
 
     assert sorted(e["kind"] for e in entries) == sorted(
         [
@@ -137,31 +106,31 @@ def test_product_facts_and_decisions_are_filed_as_they_happen(api: Api) -> None:
     decision = next(e for e in entries if e["kind"] == "ApprovalDecision")
     assert decision["details"]["reason"] == "unknown"
     assert decision["signedAction"] is None
-    verification = api.get("alice", f"/accounts/me/audit/{decision['entryId']}/verification").body
+    verification = get(world, "alice", f"/accounts/me/audit/{decision['entryId']}/verification").body
     assert (verification["verified"], verification["reason"]) == (
         False,
         "the officer's signed action is not on record yet",
     )
-    assert api.world.repo.get_account("alice") is not None
-    assert api.audit.client_for(str(request.approval_id)) == "alice"  # filed for the audit-log ingestion
+    assert world.repo.get_account("alice") is not None
+    assert world.audit.client_for(str(request.approval_id)) == "alice"  # filed for the audit-log ingestion
 
 
 def test_publishing_nothing_when_the_trail_cannot_be_written(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+    world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(_: Any) -> None:
         raise RuntimeError("table down")
 
-    monkeypatch.setattr(api.audit, "record", broken)
-    api.onboarding.onboard("alice")  # the events stay in the outbox for the relay
-    assert api.bus.events == []
-    assert len(api.world.repo.list_outbox(older_than=api.world.clock.now() + timedelta(hours=1))) == 1
+    monkeypatch.setattr(world.audit, "record", broken)
+    world.onboarding.onboard("alice")  # the events stay in the outbox for the relay
+    assert world.publisher.events == []
+    assert len(world.repo.list_outbox(older_than=world.clock.now() + timedelta(hours=1))) == 1
 
 
-def test_the_statement_csv_is_rfc4180_with_a_header_and_crlf(api: Api) -> None:
-    account = api.onboarding.onboard("alice").account
-    at = api.world.clock.now() - timedelta(hours=1)
-    api.world.dfns.history[str(account.wallet_id)] = [
+def test_the_statement_csv_is_rfc4180_with_a_header_and_crlf(world: World) -> None:
+    account = world.onboarding.onboard("alice").account
+    at = world.clock.now() - timedelta(hours=1)
+    world.dfns.history[str(account.wallet_id)] = [
         HistoryEvent.model_validate(
             {
                 "walletId": account.wallet_id,
@@ -175,7 +144,7 @@ def test_the_statement_csv_is_rfc4180_with_a_header_and_crlf(api: Api) -> None:
             }
         )
     ]
-    result = api.get("alice", "/accounts/me/statement", {"format": "CSV"})
+    result = get(world, "alice", "/accounts/me/statement", {"format": "CSV"})
     assert result.status == 200
     lines = result.body.split("\r\n")
     assert lines[0].startswith("row,time,asset,symbol,direction,amount,")
@@ -192,10 +161,10 @@ def test_units_are_exact_decimal_strings() -> None:
     assert format_units(0, 18) == "0"
 
 
-def test_missing_bounds_default_to_the_last_days_up_to_now(api: Api) -> None:
-    api.onboarding.onboard("alice")
-    body = api.get("alice", "/accounts/me/statement").body
+def test_missing_bounds_default_to_the_last_days_up_to_now(world: World) -> None:
+    world.onboarding.onboard("alice")
+    body = get(world, "alice", "/accounts/me/statement").body
     start = datetime.fromisoformat(body["from"].replace("Z", "+00:00"))
     end = datetime.fromisoformat(body["to"].replace("Z", "+00:00"))
-    assert end == api.world.clock.now().astimezone(UTC)
+    assert end == world.clock.now().astimezone(UTC)
     assert end - start == timedelta(days=30)

@@ -71,7 +71,14 @@ def make_client(private_keys: dict[str, Any], fake_time: FakeTime) -> Iterator[C
     clients: list[DfnsClient] = []
     http_clients: list[httpx.Client] = []
 
-    def build(fake: FakeDfns, key_type: str = "Ed25519", **options: Any) -> DfnsClient:
+    def build(
+        fake: FakeDfns,
+        key_type: str = "Ed25519",
+        *,
+        client_class: type[DfnsClient] = DfnsClient,
+        token: str = TOKEN,
+        **options: Any,
+    ) -> DfnsClient:
         signer = UserActionSigner(CRED_ID, pem_of(private_keys[key_type]))
         http_clients.append(httpx.Client(transport=fake.transport()))
         settings: dict[str, Any] = {
@@ -81,7 +88,7 @@ def make_client(private_keys: dict[str, Any], fake_time: FakeTime) -> Iterator[C
             "rng": lambda: 0.5,
             **options,
         }
-        client = DfnsClient("https://api.dfns.test/", TOKEN, signer, **settings)
+        client = client_class("https://api.dfns.test/", token, signer, **settings)
         clients.append(client)
         return client
 

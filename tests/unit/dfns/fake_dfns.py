@@ -54,6 +54,7 @@ class Seen:
 class FakeDfns:
     public_key: Any
     cred_id: str = CRED_ID
+    token: str = TOKEN
     allowed_cred_ids: list[str] | None = None
     scripts: dict[tuple[str, str], deque[Scripted]] = field(default_factory=dict)
     init_failures: deque[Scripted] = field(default_factory=deque)
@@ -79,7 +80,7 @@ class FakeDfns:
         raw_path = request.url.raw_path.decode("ascii").split("?", 1)[0]  # as on the wire, still quoted
         seen = Seen(request.method, raw_path, request.url.query.decode(), request.read(), request.headers)
         self.seen.append(seen)
-        if request.headers.get("authorization") != f"Bearer {TOKEN}":
+        if request.headers.get("authorization") != f"Bearer {self.token}":
             return dfns_error(401, "token missing or invalid")
         if seen.path == "/auth/action/init":
             return self._init(seen)

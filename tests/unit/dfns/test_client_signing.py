@@ -8,6 +8,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from local_stack.officer import OfficerDfnsClient
 from managed_accounts.dfns.client import DfnsClient
 from managed_accounts.dfns.errors import DfnsAuthError, DfnsConflict
 from managed_accounts.dfns.models import CreateWalletBody, DecisionBody, NativeTransferBody
@@ -109,10 +110,21 @@ def test_calls_without_a_body_declare_an_empty_payload_and_send_none(
     assert fake.inits[0]["userActionHttpPath"] == path
 
 
-def test_untag_is_a_delete_with_a_json_body(fake: FakeDfns, client: DfnsClient) -> None:
+def test_the_service_account_client_cannot_untag_or_vote(client: DfnsClient) -> None:
+    assert not hasattr(client, "untag_wallet")
+    assert not hasattr(client, "decide_approval")
+
+
+def _officer(fake: FakeDfns, make_client: ClientFactory) -> OfficerDfnsClient:
+    officer = make_client(fake, client_class=OfficerDfnsClient)
+    assert isinstance(officer, OfficerDfnsClient)
+    return officer
+
+
+def test_untag_is_a_delete_with_a_json_body(fake: FakeDfns, make_client: ClientFactory) -> None:
     fake.script("DELETE", "/wallets/wa-1/tags", httpx.Response(200, json={}))
 
-    client.untag_wallet("wa-1", ["limits:standard"])
+    _officer(fake, make_client).untag_wallet("wa-1", ["limits:standard"])
 
     (sent,) = fake.calls("DELETE", "/wallets/wa-1/tags")
     assert sent.content == b'{"tags":["limits:standard"]}'
@@ -142,11 +154,13 @@ def test_transfer_body_is_sent_camel_case_and_signed(fake: FakeDfns, client: Dfn
     assert fake.inits[0]["userActionPayload"].encode() == sent.content
 
 
-def test_decision_is_signed_by_whoever_owns_the_client(fake: FakeDfns, client: DfnsClient) -> None:
+def test_decision_is_signed_by_whoever_owns_the_client(fake: FakeDfns, make_client: ClientFactory) -> None:
     approval = {"id": "ap-1", "status": "Approved", "decisions": [{"userId": "us-co", "value": "Approved"}]}
     fake.script("POST", "/v2/policy-approvals/ap-1/decisions", httpx.Response(200, json=approval))
 
-    result = client.decide_approval("ap-1", DecisionBody(value="Approved", reason="checked"))
+    result = _officer(fake, make_client).decide_approval(
+        "ap-1", DecisionBody(value="Approved", reason="checked")
+    )
 
     assert result.status == "Approved"
     assert fake.calls("POST", "/v2/policy-approvals/ap-1/decisions")[0].content == (

@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from dfns_sandbox.app import SandboxApp
 from dfns_sandbox.core import Sandbox
-from managed_accounts.dfns.client import DfnsClient
+from local_stack.officer import OfficerDfnsClient
 from managed_accounts.dfns.errors import DfnsAuthError
 from managed_accounts.dfns.models import (
     AlwaysTriggerRule,
@@ -45,21 +45,23 @@ def connect(sandbox: Sandbox) -> Iterator[Any]:
     app = SandboxApp(sandbox)
     opened: list[httpx.Client] = []
 
-    def client(token: str, cred_id: str, pem: str) -> DfnsClient:
+    def client(token: str, cred_id: str, pem: str) -> OfficerDfnsClient:
+        """A client with the officer-only calls too: whether they work is up to the sandbox's roles."""
         opened.append(httpx.Client(transport=httpx.WSGITransport(app=app, remote_addr="127.0.0.1")))
-        return DfnsClient("http://sandbox", token, UserActionSigner(cred_id, pem), http_client=opened[-1])
+        signer = UserActionSigner(cred_id, pem)
+        return OfficerDfnsClient("http://sandbox", token, signer, http_client=opened[-1])
 
     yield client
     for http in opened:
         http.close()
 
 
-def _service_account(sandbox: Sandbox, connect: Any, key: Any) -> DfnsClient:
+def _service_account(sandbox: Sandbox, connect: Any, key: Any) -> OfficerDfnsClient:
     public = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     account = sandbox.register_service_account(public.decode(), "managed-accounts")
-    client: DfnsClient = connect(account.access_token, account.cred_id, pem_of(key))
+    client: OfficerDfnsClient = connect(account.access_token, account.cred_id, pem_of(key))
     return client
 
 
@@ -68,10 +70,12 @@ def test_signed_calls_are_accepted_for_every_key_type(
     key_type: str, private_keys: dict[str, Any], sandbox: Sandbox, connect: Any
 ) -> None:
     client = _service_account(sandbox, connect, private_keys[key_type])
+    officer_creds = sandbox.officers[0]
+    officer = connect(officer_creds.token, officer_creds.cred_id, officer_creds.private_key_pem)
 
     wallet = client.create_wallet(CreateWalletBody(network="EthereumSepolia", name="Café 東京"))
     client.tag_wallet(wallet.id, ["client:c-1"])
-    client.untag_wallet(wallet.id, ["client:c-1"])
+    officer.untag_wallet(wallet.id, ["client:c-1"])  # the service account's role cannot untag
 
     assert client.get_wallet(wallet.id).name == "Café 東京"
     assert client.get_wallet(wallet.id).tags == []
@@ -110,7 +114,7 @@ def test_governed_policy_change_waits_for_the_officer(
     assert isinstance(outcome, ChangeRequestPending)
     approval_id = outcome.change_request.approval_id
     assert approval_id is not None
-    with pytest.raises(DfnsAuthError):
+    with pytest.raises(DfnsAuthError):  # its role has no vote (and a service account never votes)
         service.decide_approval(approval_id, DecisionBody(value="Approved"))
     assert officer.decide_approval(approval_id, DecisionBody(value="Approved", reason="checked")).status == (
         "Approved"

@@ -5,7 +5,12 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from managed_accounts.domain.addresses import checksum_address, is_evm_network, normalize_address
+from managed_accounts.domain.addresses import (
+    address_key,
+    checksum_address,
+    is_evm_network,
+    normalize_address,
+)
 from managed_accounts.domain.keccak import keccak256, sponge256
 from managed_accounts.errors import InvalidInput
 
@@ -93,3 +98,11 @@ def test_non_evm_sanity_checks(network: str, address: str) -> None:
 def test_network_families() -> None:
     assert all(is_evm_network(n) for n in ("Ethereum", "EthereumSepolia", "Bsc", "AvalancheC", "ArcTestnet"))
     assert not any(is_evm_network(n) for n in ("Bitcoin", "Solana", "Tron", "Algorand"))
+
+
+def test_the_same_address_is_case_insensitive_on_evm_networks_and_byte_exact_elsewhere() -> None:
+    evm = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
+    assert address_key("EthereumSepolia", evm) == address_key("EthereumSepolia", evm.lower())
+    solana = "7EcDhSYGxXyscszYEp35KHN8vvw3svAuLKTzXwCFLtV"
+    assert address_key("Solana", solana) == solana
+    assert address_key("Solana", solana) != address_key("Solana", solana.lower())

@@ -8,9 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from managed_accounts.dfns.errors import DfnsAuthError
-from managed_accounts.dfns.models import AuditLogDetail, AuditLogRow
-from managed_accounts.domain.audit_ingest import AuditIngestJob
-from managed_accounts.domain.audit_trail import DecisionRecorder
+from managed_accounts.dfns.models import AuditLog, AuditLogRow
 from managed_accounts.domain.report_models import DECISION_KIND, DFNS_ACTION_KIND
 
 from tests.fakes.memory_audit import MemoryAuditRepository
@@ -20,19 +18,10 @@ START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-def audit() -> MemoryAuditRepository:
-    return MemoryAuditRepository()
-
-
-def _job(world: World, audit: MemoryAuditRepository, **kwargs: object) -> AuditIngestJob:
-    return AuditIngestJob(
-        source=world.dfns,
-        accounts=world.repo,
-        audit=audit,
-        clock=world.clock,
-        settle=timedelta(0),
-        **kwargs,  # type: ignore[arg-type]
-    )
+def audit(world: World) -> MemoryAuditRepository:
+    """The world's trail (in memory in unit tests), where its services file product facts too."""
+    assert isinstance(world.audit, MemoryAuditRepository)
+    return world.audit
 
 
 def _row(
@@ -49,8 +38,11 @@ def _row(
 
 
 def _entries(audit: MemoryAuditRepository, client_id: str) -> list[str]:
+    """The kinds of the client's entries that came from Dfns (the product's own facts left out)."""
     return [
-        e.kind for e in sorted(audit.entries.values(), key=lambda e: e.entry_id) if e.client_id == client_id
+        e.kind
+        for e in sorted(audit.entries.values(), key=lambda e: e.entry_id)
+        if e.client_id == client_id and e.source == "dfns"
     ]
 
 
@@ -58,9 +50,7 @@ def test_rows_are_filed_under_the_client_whose_wallet_or_policy_they_name(
     world: World, audit: MemoryAuditRepository
 ) -> None:
     account = world.active_account("alice")
-    audit.file_references(
-        "alice", [str(account.whitelist_policy_id)]
-    )  # as the AccountOnboarded event files it
+    assert audit.client_for(str(account.whitelist_policy_id)) == "alice"  # AccountOnboarded filed it
     world.clock.advance(3600)
     now = world.clock.now()
     world.dfns.audit_rows = [
@@ -75,13 +65,13 @@ def test_rows_are_filed_under_the_client_whose_wallet_or_policy_they_name(
         _row(4, now - timedelta(minutes=20), f"PUT /wallets/{account.wallet_id}/tags", "PUT -> 200"),
     ]
 
-    summary = _job(world, audit, initial_lookback=timedelta(hours=2)).run()
+    summary = world.audit_ingest(initial_lookback=timedelta(hours=2)).run()
 
     assert (summary["rows"], summary["filed"], summary["skipped"]) == (4, 3, 1)
     assert _entries(audit, "alice") == [DFNS_ACTION_KIND] * 3
     assert audit.watermark == now
     world.clock.advance(60)
-    assert _job(world, audit).run()["rows"] == 0  # incremental: nothing is read twice
+    assert world.audit_ingest().run()["rows"] == 0  # incremental: nothing is read twice
 
 
 def test_a_truncated_export_is_fetched_again_in_halves_and_nothing_is_skipped(
@@ -101,7 +91,7 @@ def test_a_truncated_export_is_fetched_again_in_halves_and_nothing_is_skipped(
     ]
     world.dfns.audit_export_cap = 60
 
-    summary = _job(world, audit, initial_lookback=timedelta(hours=1)).run()
+    summary = world.audit_ingest(initial_lookback=timedelta(hours=1)).run()
 
     assert int(summary["truncatedExports"] or 0) >= 1
     assert (summary["rows"], summary["filed"]) == (400, 400)
@@ -120,7 +110,7 @@ def test_an_export_still_truncated_at_one_second_stops_without_moving_the_waterm
     world.dfns.audit_export_cap = 2
     audit.advance_watermark(None, now - timedelta(seconds=31))
 
-    summary = _job(world, audit).run()
+    summary = world.audit_ingest().run()
 
     assert summary["stopped"]
     assert "truncated" in str(summary["stopped"])
@@ -134,7 +124,7 @@ def test_a_decision_gets_the_officers_signed_action_and_meets_the_webhooks_copy(
     request = world.destinations.request_destination("alice", "0x" + "ab" * 20, "bank")
     assert request.approval_id
     approval = world.dfns.decide(request.approval_id, "Approved", user_id="us-officer", reason="known bank")
-    DecisionRecorder(world.destinations, world.repo, audit).apply_approval(approval)  # the webhook
+    world.decisions().apply_approval(approval)  # the webhook
     world.clock.advance(3600)
     decided_at = approval.decisions[0].date
     assert decided_at is not None
@@ -149,7 +139,7 @@ def test_a_decision_gets_the_officers_signed_action_and_meets_the_webhooks_copy(
             name="Officer",
         )
     ]
-    world.dfns.audit_details["al-00007"] = AuditLogDetail.model_validate(
+    world.dfns.audit_details["al-00007"] = AuditLog.model_validate(
         {
             "id": "al-00007",
             "userId": "us-officer",
@@ -163,7 +153,7 @@ def test_a_decision_gets_the_officers_signed_action_and_meets_the_webhooks_copy(
         }
     )
 
-    summary = _job(world, audit, initial_lookback=timedelta(hours=2)).run()
+    summary = world.audit_ingest(initial_lookback=timedelta(hours=2)).run()
 
     assert summary["decisions"] == 1
     [decision] = [e for e in audit.entries.values() if e.kind == DECISION_KIND]
@@ -191,7 +181,7 @@ def test_a_decision_whose_detail_dfns_refuses_keeps_its_ids_and_says_why(
     ]
     world.dfns.fail("get_audit_log", error=DfnsAuthError("not exposed", status=403))
 
-    _job(world, audit, initial_lookback=timedelta(hours=2)).run()
+    world.audit_ingest(initial_lookback=timedelta(hours=2)).run()
 
     [decision] = [e for e in audit.entries.values() if e.kind == DECISION_KIND]
     assert decision.evidence is not None
@@ -201,6 +191,6 @@ def test_a_decision_whose_detail_dfns_refuses_keeps_its_ids_and_says_why(
 
 def test_the_run_stops_when_its_time_is_up(world: World, audit: MemoryAuditRepository) -> None:
     world.clock.advance(3600 * 24)
-    summary = _job(world, audit, max_window=timedelta(hours=1)).run(time_left=lambda: 5.0)
+    summary = world.audit_ingest(max_window=timedelta(hours=1)).run(time_left=lambda: 5.0)
     assert (summary["windows"], summary["stopped"]) == (0, "time budget")
     assert audit.watermark is None

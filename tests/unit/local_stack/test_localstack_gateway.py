@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -197,3 +198,30 @@ def test_docs_serve_swagger_ui_with_bundled_assets(client):
     assert script.headers["Content-Type"].startswith("application/javascript")
     assert len(script.data) > 100_000
     assert client.get("/docs/../../etc/passwd").status_code == 403
+
+
+def _console_lines(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "local_stack.console"]
+
+
+def test_each_request_is_one_console_line_with_method_path_status_and_time(client, key, caplog):
+    caplog.set_level("INFO", logger="local_stack.console")
+    client.post("/accounts", headers=_auth(key))
+    client.get("/accounts/me/destination-requests/dr-1?status=approved", headers=_auth(key))
+    client.get("/nowhere")
+    lines = _console_lines(caplog)
+    assert len(lines) == 3
+    assert re.fullmatch(r"POST /accounts 200 \d+ms", lines[0])
+    assert re.fullmatch(r"GET /accounts/me/destination-requests/dr-1\?status=approved 200 \d+ms", lines[1])
+    assert re.fullmatch(r"GET /nowhere 403 \d+ms", lines[2])
+
+
+def test_a_webhook_delivery_is_one_console_line_with_its_kind(client, invoker, caplog):
+    caplog.set_level("INFO", logger="local_stack.console")
+    body = json.dumps({"id": "whe-1", "kind": "policy.approval.resolved", "data": {}}).encode()
+    client.post("/webhooks/dfns", data=body)
+    invoker.result = {"statusCode": 401, "body": "{}"}
+    client.post("/webhooks/dfns", data=b"not json")
+    first, second = _console_lines(caplog)
+    assert re.fullmatch(r"webhook policy\.approval\.resolved 200 \d+ms", first)
+    assert re.fullmatch(r"webhook \? 401 \d+ms", second)

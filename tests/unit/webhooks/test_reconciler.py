@@ -1,49 +1,64 @@
-"""The reconciler: missed approvals applied, drift reported, failures contained, work bounded."""
+"""The reconciler: missed approvals applied, drift reported, failures contained, work bounded.
+
+An estate of onboarded clients, each with A1 approved (in the live whitelist and in the mirror), over
+the real services, the in-memory storage and the ``FakeDfns``.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
-from managed_accounts.domain.drift import DriftReporter
-from managed_accounts.domain.reconciler import Reconciler, rotating_window
+from managed_accounts.domain.models import Account
+from managed_accounts.domain.reconciler import rotating_window
+from managed_accounts.errors import UpstreamUnavailable
 
-from tests.fakes.recording import FixedClock, RecordingMetrics, RecordingPublisher
-from tests.unit.webhooks.fakes import Account, Claim, FakeAccounts, FakeApprovalSink, FakeDfns
+from functions.webhooks import reconciler as reconciler_function
+from tests.fakes.apigw import FakeLambdaContext
+from tests.fakes.world import World, build_world
 
 A1 = "0x" + "a1" * 20
 A2 = "0x" + "b2" * 20
+A3 = "0x" + "c3" * 20
 
 
-class World:
-    def __init__(self, clients: int = 2) -> None:
-        self.dfns = FakeDfns()
-        self.repo = FakeAccounts()
-        self.sink = FakeApprovalSink()
-        self.publisher = RecordingPublisher()
-        self.metrics = RecordingMetrics()
-        self.clock = FixedClock(datetime(2026, 11, 22, tzinfo=UTC))
-        for n in range(1, clients + 1):
-            client = f"c{n}"
-            self.repo.accounts.append(Account(client, f"wa-{n}", f"plc-{n}"))
-            self.dfns.add_wallet(f"wa-{n}", [f"client:{client}", "limits:standard"])
-            self.dfns.add_whitelist(f"plc-{n}", [A1])
-            self.repo.mirror[client] = [A1]
+def estate(clients: int = 2) -> World:
+    world = build_world()
+    for n in range(1, clients + 1):
+        world.active_account(f"c{n}")
+        world.destinations.request_destination(f"c{n}", A1, None)
+    world.approve_all()
+    world.publisher.events.clear()
+    world.dfns.reads.clear()
+    return world
 
-    def reconciler(self, **limits: int) -> Reconciler:
-        return Reconciler(
-            dfns=self.dfns,
-            repository=self.repo,
-            destinations=self.sink,
-            drift=DriftReporter(self.publisher, self.metrics, self.clock),
-            clock=self.clock,
-            **limits,
-        )
+
+def account(world: World, client_id: str) -> Account:
+    found = world.repo.get_account(client_id)
+    assert found is not None
+    return found
+
+
+def wallet_of(world: World, client_id: str) -> str:
+    return str(account(world, client_id).wallet_id)
+
+
+def whitelist_of(world: World, client_id: str) -> str:
+    return str(account(world, client_id).whitelist_policy_id)
+
+
+def ask(world: World, client_id: str, address: str) -> str:
+    """A destination request submitted to Dfns; its approval id."""
+    request = world.destinations.request_destination(client_id, address, None)
+    assert request.status == "submitted"
+    return str(request.approval_id)
+
+
+def statuses(world: World, client_id: str) -> dict[str, str]:
+    return {r.address: r.status for r in world.repo.list_requests(client_id).items}
 
 
 @pytest.fixture
 def world() -> World:
-    return World()
+    return estate()
 
 
 def test_a_healthy_estate_reports_no_drift(world: World) -> None:
@@ -56,23 +71,32 @@ def test_a_healthy_estate_reports_no_drift(world: World) -> None:
 
 
 def test_a_missed_approval_is_applied_and_a_pending_one_is_left(world: World) -> None:
-    world.sink.known = {"ap-1", "ap-2"}
-    # Two requests of one batch share ap-1: it is read once.
-    world.repo.submitted = [("c1", "ap-1"), ("c1", "ap-1"), ("c2", "ap-2")]
-    world.dfns.set_approval("ap-1", "Approved")
-    world.dfns.set_approval("ap-2", "Pending")
+    # c1's two requests went out together while Dfns was back: one change, one approval, read once.
+    world.dfns.down = True
+    for address in (A2, A3):
+        world.destinations.request_destination("c1", address, None)
+    world.dfns.down = False
+    world.destinations.submit_next_batch("c1")
+    [approved] = world.dfns.pending_approval_ids()
+    pending = ask(world, "c2", A2)
+    world.dfns.decide(approved, "Approved")  # ... and its webhook was lost
+
     summary = world.reconciler().run()
-    assert world.sink.resolved == {"ap-1": "Approved"}
-    assert world.dfns.reads.count("ap-1") == 1
+
+    assert statuses(world, "c1") == {A1: "approved", A2: "approved", A3: "approved"}
+    assert statuses(world, "c2")[A2] == "submitted"
+    assert world.dfns.reads.count(approved) == 1
+    assert world.dfns.reads.count(pending) == 1
     assert (summary["approvalsChecked"], summary["approvalsApplied"], summary["approvalsPending"]) == (
         2,
         1,
         1,
     )
+    assert summary["drift"] == 0
 
 
 def test_a_removed_tag_raises_security_drift(world: World) -> None:
-    world.dfns.add_wallet("wa-2", ["limits:standard"])
+    world.dfns.remove_tags(wallet_of(world, "c2"), ["client:c2"])
     summary = world.reconciler().run()
     assert summary["drift"] == 1
     [event] = world.publisher.events
@@ -84,7 +108,7 @@ def test_a_removed_tag_raises_security_drift(world: World) -> None:
 
 def test_a_whitelist_that_differs_from_the_mirror_raises_security_drift(world: World) -> None:
     # Someone added A2 in Dfns outside the approval flow, and removed A1.
-    world.dfns.add_whitelist("plc-1", [A2])
+    world.dfns.set_whitelist(whitelist_of(world, "c1"), [A2])
     world.reconciler().run()
     [event] = world.publisher.events
     assert event.detail["driftKind"] == "whitelist_mismatch"
@@ -93,43 +117,47 @@ def test_a_whitelist_that_differs_from_the_mirror_raises_security_drift(world: W
 
 
 def test_evm_case_differences_are_not_drift(world: World) -> None:
-    world.dfns.add_whitelist("plc-1", [A1.upper().replace("0X", "0x")])
+    world.dfns.set_whitelist(whitelist_of(world, "c1"), [A1.upper().replace("0X", "0x")])
     assert world.reconciler().run()["drift"] == 0
 
 
 def test_an_archived_whitelist_policy_is_drift(world: World) -> None:
-    world.dfns.add_whitelist("plc-2", [A1], status="Archived")
+    world.dfns.set_policy_status(whitelist_of(world, "c2"), "Archived")
     world.reconciler().run()
     assert [e.detail["driftKind"] for e in world.publisher.events] == ["whitelist_policy_inactive"]
 
 
 def test_a_dfns_failure_on_one_item_does_not_stop_the_others(world: World) -> None:
-    world.sink.known = {"ap-1", "ap-2"}
-    world.repo.submitted = [("c1", "ap-1"), ("c2", "ap-2")]
-    world.dfns.set_approval("ap-1", "Approved")
-    world.dfns.set_approval("ap-2", "Denied")
-    world.dfns.down_for = {"ap-1", "wa-1"}
-    world.dfns.add_wallet("wa-2", [])
+    unreadable = ask(world, "c1", A2)
+    denied = ask(world, "c2", A2)
+    world.dfns.decide(denied, "Denied")
+    world.dfns.down_for = {unreadable, wallet_of(world, "c1")}
+    world.dfns.remove_tags(wallet_of(world, "c2"), ["client:c2"])
+
     summary = world.reconciler().run()
-    assert world.sink.resolved == {"ap-2": "Denied"}
+
+    assert statuses(world, "c1")[A2] == "submitted"
+    assert statuses(world, "c2")[A2] == "rejected"
     assert summary["failures"] == 2
     assert summary["drift"] == 1
     assert summary["aborted"] is False
     assert summary["policiesChecked"] == 2
 
 
-def test_an_unexpected_error_on_one_item_is_contained(world: World) -> None:
-    world.sink.known = {"ap-1"}
-    world.repo.submitted = [("c1", "ap-1")]
-    world.dfns.set_approval("ap-1", "Approved")
-    world.sink.fail_with = RuntimeError("dynamodb throttled")
+def test_an_unexpected_error_on_one_item_is_contained(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world.dfns.decide(ask(world, "c1", A2), "Denied")
+
+    def throttled(approval_id: str) -> list[object]:
+        raise RuntimeError("dynamodb throttled")
+
+    monkeypatch.setattr(world.repo, "find_requests_by_approval", throttled)
     summary = world.reconciler().run()
     assert summary["failures"] == 1
     assert summary["walletsChecked"] == 2
 
 
 def test_repeated_outages_open_the_circuit_breaker() -> None:
-    world = World(clients=10)
+    world = estate(clients=10)
     world.dfns.down = True
     summary = world.reconciler(max_consecutive_outages=3).run()
     assert summary["aborted"] is True
@@ -139,21 +167,22 @@ def test_repeated_outages_open_the_circuit_breaker() -> None:
 
 
 def test_the_time_budget_stops_new_items() -> None:
-    world = World(clients=3)
+    world = estate(clients=3)
     assert world.reconciler().run(time_left=lambda: 5.0)["walletsChecked"] == 0
 
 
 def test_work_is_bounded_and_the_window_rotates_over_every_account() -> None:
-    world = World(clients=5)
+    world = estate(clients=5)
+    wallets = {wallet_of(world, f"c{n}") for n in range(1, 6)}
     seen: set[str] = set()
     for _ in range(3):
         world.dfns.reads.clear()
         summary = world.reconciler(max_accounts=2).run()
         assert summary["walletsChecked"] == 2
         assert summary["deferred"] == 3
-        seen.update(r for r in world.dfns.reads if r.startswith("wa-"))
+        seen.update(r for r in world.dfns.reads if r in wallets)
         world.clock.advance(300)
-    assert seen == {f"wa-{n}" for n in range(1, 6)}
+    assert seen == wallets
 
 
 def test_rotating_window_covers_everything() -> None:
@@ -164,36 +193,63 @@ def test_rotating_window_covers_everything() -> None:
 
 
 def test_accounts_still_onboarding_get_only_the_checks_that_apply(world: World) -> None:
-    world.repo.accounts.append(Account("c3", None, None, status="creating_wallet"))
-    world.repo.accounts.append(Account("c4", "wa-4", None, status="creating_policy"))
-    world.dfns.add_wallet("wa-4", ["client:c4", "limits:standard"])
+    world.dfns.fail("create_policy")
+    with pytest.raises(UpstreamUnavailable):
+        world.onboarding.onboard("c3")  # no policy, no wallet yet
+    world.dfns.fail("create_wallet")
+    with pytest.raises(UpstreamUnavailable):
+        world.onboarding.onboard("c4")  # the policy, no wallet yet
+    assert [account(world, c).status for c in ("c3", "c4")] == ["creating_policy", "creating_wallet"]
     summary = world.reconciler().run()
-    assert (summary["walletsChecked"], summary["policiesChecked"], summary["failures"]) == (3, 2, 0)
+    assert (summary["walletsChecked"], summary["policiesChecked"], summary["failures"]) == (2, 2, 0)
+    assert summary["onboardingStuck"] == 0  # within the onboarding lease: the clients may still retry
 
 
 def test_clients_with_queued_requests_get_their_next_batch_submitted(world: World) -> None:
-    world.repo.queued = ["c1", "c2"]
+    world.dfns.down = True
+    for client_id in ("c1", "c2"):
+        world.destinations.request_destination(client_id, A2, None)
+    world.dfns.down = False
+    assert sorted(world.repo.iter_clients_with_queued_requests()) == ["c1", "c2"]
     summary = world.reconciler().run()
-    assert world.sink.submitted_for == ["c1", "c2"]
     assert summary["queuedClients"] == 2
+    assert [statuses(world, c)[A2] for c in ("c1", "c2")] == ["submitted", "submitted"]
 
 
 def test_a_change_approved_after_the_approval_step_is_applied_not_reported_as_drift(world: World) -> None:
-    # Dfns applied c1's approved change (A2 added) but neither the webhook nor step 1 saw it yet.
-    world.repo.accounts[0] = Account("c1", "wa-1", "plc-1", claim=Claim("ap-9"))
-    world.dfns.add_whitelist("plc-1", [A1, A2])
-    world.dfns.set_approval("ap-9", "Approved")
-    world.sink.known = {"ap-9"}
-    world.sink.on_apply = lambda approval: world.repo.mirror["c1"].append(A2)
+    approval_id = ask(world, "c1", A2)
+    # The officer approves (Dfns applies A2) after the reconciler read the approval as pending, and
+    # before it reads c1's whitelist; the webhook is still on the way.
+    world.dfns.on_call("get_policy", lambda: world.dfns.decide(approval_id, "Approved"))
     summary = world.reconciler().run()
-    assert (summary["drift"], summary["approvalsApplied"]) == (0, 1)
-    assert world.publisher.events == []
+    assert (summary["approvalsPending"], summary["drift"], summary["approvalsApplied"]) == (1, 0, 1)
+    assert world.publisher.types().count("SecurityDrift") == 0
+    assert statuses(world, "c1")[A2] == "approved"
 
 
 def test_a_mismatch_with_a_change_still_pending_is_drift(world: World) -> None:
-    world.repo.accounts[0] = Account("c1", "wa-1", "plc-1", claim=Claim("ap-9"))
-    world.dfns.add_whitelist("plc-1", [A1, A2])
-    world.dfns.set_approval("ap-9", "Pending")
+    ask(world, "c1", A2)
+    world.dfns.set_whitelist(whitelist_of(world, "c1"), [A1, A2])  # not by the pending change
     summary = world.reconciler().run()
     assert summary["drift"] == 1
-    assert world.publisher.events[0].detail["unexpectedAddresses"] == [A2]
+    [drift] = [e for e in world.publisher.events if e.type == "SecurityDrift"]
+    assert drift.detail["unexpectedAddresses"] == [A2]
+
+
+# --- the scheduled function -----------------------------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics")
+def test_the_function_runs_the_reconciler_it_is_given_and_returns_its_summary(world: World) -> None:
+    world.dfns.remove_tags(wallet_of(world, "c1"), ["client:c1"])
+    event = {"detail-type": "Scheduled Event", "resources": ["arn:aws:scheduler:::schedule/reconcile"]}
+    summary = reconciler_function.handler(event, FakeLambdaContext(), reconciler=world.reconciler())
+    assert (summary["walletsChecked"], summary["drift"], summary["failures"]) == (2, 1, 0)
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics")
+def test_the_function_stops_starting_items_when_its_invocation_is_about_to_time_out(world: World) -> None:
+    almost_out_of_time = FakeLambdaContext(remaining_ms=5_000)
+    summary = reconciler_function.handler({}, almost_out_of_time, reconciler=world.reconciler())
+    assert summary["walletsChecked"] == 0
+    assert summary["deferred"] > 0

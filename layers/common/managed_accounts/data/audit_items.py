@@ -27,6 +27,7 @@ from managed_accounts.domain.report_models import (
 
 Item = dict[str, Any]
 AUDIT_PREFIX = "AUDIT#"
+DIRECTORY_PREFIX = "DFNSREF#"  # infra/specs.py limits the directory's batch writes to these partitions
 DIRECTORY_SK = "CLIENT"
 WATERMARK_KEY: Item = {PK: "AUDIT_INGEST", SK: "WATERMARK"}
 SHARED_POLICIES_KEY: Item = {PK: "SHARED_POLICIES", SK: "CURRENT"}
@@ -52,7 +53,7 @@ def entry_key(client_id: str, entry_id: str) -> Item:
 
 
 def directory_key(dfns_id: str) -> Item:
-    return {PK: f"DFNSREF#{dfns_id}", SK: DIRECTORY_SK}
+    return {PK: DIRECTORY_PREFIX + dfns_id, SK: DIRECTORY_SK}
 
 
 def decision_gsi1(approval_id: str) -> str:

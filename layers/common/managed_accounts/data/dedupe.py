@@ -69,22 +69,3 @@ class DynamoDedupeStore:
 
     def release(self, object_id: str, fact: str) -> None:
         self._table.delete_item(Key=self._key(object_id, fact))
-
-
-class InMemoryDedupeStore:
-    """The same contract in memory, for unit tests."""
-
-    def __init__(self) -> None:
-        self.facts: set[tuple[str, str]] = set()
-
-    def seen(self, object_id: str, fact: str) -> bool:
-        return (object_id, fact) in self.facts
-
-    def claim(self, object_id: str, fact: str) -> bool:
-        if (object_id, fact) in self.facts:
-            return False
-        self.facts.add((object_id, fact))
-        return True
-
-    def release(self, object_id: str, fact: str) -> None:
-        self.facts.discard((object_id, fact))

@@ -45,6 +45,7 @@ def _is_condition_failure(error: ClientError) -> bool:
 
 _ONBOARDING_FIELDS = (
     "status",
+    "network",
     "walletId",
     "address",
     "whitelistPolicyId",

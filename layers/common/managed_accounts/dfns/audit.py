@@ -29,21 +29,27 @@ def _is_marker(record: list[str]) -> bool:
     return not any(cell.strip() for cell in record) or record[0].lstrip().startswith("#")
 
 
+def _positions(header_row: list[str]) -> dict[str, int]:
+    """AuditLogRow field -> column index; raises when a required column is missing."""
+    header = [name.strip() for name in header_row]
+    missing = [name for name in _REQUIRED if name not in header]
+    if missing:
+        raise AuditLogFormatError(f"audit log CSV lacks columns: {missing}")
+    return {_COLUMNS[name]: i for i, name in enumerate(header) if name in _COLUMNS}
+
+
 def parse_audit_csv(text: str) -> list[AuditLogRow]:
     """The rows of an audit-log export; quoted fields may hold commas, quotes and newlines."""
     records = [r for r in csv.reader(io.StringIO(text.lstrip("\ufeff"))) if not _is_marker(r)]
     if not records:
         return []
-    header = [name.strip() for name in records[0]]
-    missing = [name for name in _REQUIRED if name not in header]
-    if missing:
-        raise AuditLogFormatError(f"audit log CSV lacks columns: {missing}")
-    positions = {_COLUMNS[name]: i for i, name in enumerate(header) if name in _COLUMNS}
-    rows: list[AuditLogRow] = []
-    for record in records[1:]:
-        values = {field: record[i].strip() for field, i in positions.items() if i < len(record)}
-        rows.append(AuditLogRow.model_validate(values))
-    return rows
+    positions = _positions(records[0])
+    return [
+        AuditLogRow.model_validate(
+            {field: record[i].strip() for field, i in positions.items() if i < len(record)}
+        )
+        for record in records[1:]
+    ]
 
 
 def marks_truncation(text: str) -> bool:

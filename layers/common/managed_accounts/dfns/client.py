@@ -1,23 +1,28 @@
-"""The production Dfns client: implements ``DfnsGateway`` over HTTP, plus the calls the product needs
-outside the domain port (webhooks, approval decisions, untagging).
+"""The service account's Dfns client: implements ``DfnsGateway`` over HTTP, plus the calls the product
+needs outside the domain port (webhooks, audit logs, reading its own permissions).
 
     with DfnsClient(settings.dfns_api_url, token, UserActionSigner(cred_id, pem)) as dfns:
         wallet = dfns.create_wallet(CreateWalletBody(network="EthereumSepolia", external_id="cl-1"))
 
+It deliberately has no way to remove a wallet tag or to vote on an approval: the service account must
+never do either (and its role does not allow them). A compliance officer's own tooling, with the
+officer's credential, lives with the local tooling (``local_stack.officer``).
+
 Retry safety per call (DFNS.md §3.2, §4.6): GETs always retry; a transfer retries after a possible
-effect only when it carries an ``externalId`` (Dfns deduplicates it); tag/untag retry because setting
+effect only when it carries an ``externalId`` (Dfns deduplicates it); tagging retries because setting
 the same tags twice has the same result; everything else (wallet creation, policy updates that could
-open a second change request, approval decisions) retries only when Dfns certainly did not act.
+open a second change request) retries only when Dfns certainly did not act.
+
+Responses are parsed leniently (see ``models``): in a listing, an item that cannot be parsed at all is
+skipped with a warning rather than ending the listing.
 """
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar, Unpack
 from urllib.parse import quote
 
 import httpx
@@ -26,19 +31,21 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from managed_accounts.dfns._http import RoundTripStats
 from managed_accounts.dfns.audit import marks_truncation, parse_audit_csv
 from managed_accounts.dfns.errors import DfnsError
+from managed_accounts.dfns.identity import HeldPermissions, token_user_id
 from managed_accounts.dfns.models import (
     Approval,
-    AuditLogDetail,
+    AuditLog,
     AuditLogExport,
     AuditLogRow,
     ChangeRequest,
     CreateWalletBody,
     CreateWebhookBody,
-    DecisionBody,
     HistoryEvent,
     HistoryPage,
+    Permission,
     Policy,
     PolicyBody,
+    ServiceAccount,
     TransferBody,
     TransferPage,
     TransferRequest,
@@ -50,7 +57,7 @@ from managed_accounts.dfns.models import (
 )
 from managed_accounts.dfns.pagination import iter_items, page_size_param
 from managed_accounts.dfns.signing import UserActionSigner
-from managed_accounts.dfns.transport import DEFAULT_USER_AGENT, DfnsTransport, Method, json_object
+from managed_accounts.dfns.transport import DfnsTransport, Method, TransportOptions, json_object
 from managed_accounts.domain.ports import ChangeRequestPending, PolicyApplied, PolicyChangeOutcome
 from managed_accounts.observability import logger
 
@@ -80,36 +87,13 @@ class DfnsClient:
     """A Dfns API client for one identity (a service account, or a compliance officer's own credential)."""
 
     def __init__(
-        self,
-        base_url: str,
-        token: str,
-        signer: UserActionSigner,
-        *,
-        http_client: httpx.Client | None = None,
-        timeout: float = 10.0,
-        deadline: float = 25.0,
-        max_attempts: int = 4,
-        user_agent: str = DEFAULT_USER_AGENT,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        rng: Callable[[], float] = random.random,
+        self, base_url: str, token: str, signer: UserActionSigner, **options: Unpack[TransportOptions]
     ) -> None:
-        self._transport = DfnsTransport(
-            str(base_url),
-            token,
-            signer,
-            http_client=http_client,
-            timeout=timeout,
-            deadline=deadline,
-            max_attempts=max_attempts,
-            user_agent=user_agent,
-            sleep=sleep,
-            clock=clock,
-            rng=rng,
-        )
+        self._transport = DfnsTransport(str(base_url), token, signer, **options)
+        self._token_user_id = token_user_id(token)
 
     def __repr__(self) -> str:
-        return f"DfnsClient({self._transport!r})"
+        return f"{type(self).__name__}({self._transport!r})"
 
     @property
     def stats(self) -> RoundTripStats:
@@ -119,7 +103,7 @@ class DfnsClient:
     def close(self) -> None:
         self._transport.close()
 
-    def __enter__(self) -> DfnsClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -153,8 +137,11 @@ class DfnsClient:
         for item in iter_items(fetch):
             try:
                 yield model.model_validate(item)
-            except ValidationError as exc:
-                raise DfnsError(f"GET {route}: unexpected item shape ({exc.error_count()} errors)") from exc
+            except ValidationError as exc:  # one odd item never ends a listing
+                logger.warning(
+                    "dfns list item skipped: unexpected shape",
+                    extra={"route": route, "itemId": item.get("id"), "errors": exc.error_count()},
+                )
 
     # --- wallets -------------------------------------------------------------------------------------
 
@@ -174,11 +161,6 @@ class DfnsClient:
     def tag_wallet(self, wallet_id: str, tags: list[str]) -> None:
         path = f"/wallets/{_p(wallet_id)}/tags"
         self._call("PUT", "/wallets/{walletId}/tags", path, body={"tags": tags}, idempotent=True)
-
-    def untag_wallet(self, wallet_id: str, tags: list[str]) -> None:
-        """``DELETE`` with a JSON body (DFNS.md §2); the service account normally lacks this permission."""
-        path = f"/wallets/{_p(wallet_id)}/tags"
-        self._call("DELETE", "/wallets/{walletId}/tags", path, body={"tags": tags}, idempotent=True)
 
     def get_wallet_assets(self, wallet_id: str) -> WalletAssets:
         route = "/wallets/{walletId}/assets"
@@ -256,14 +238,6 @@ class DfnsClient:
         params = {"status": status} if status else None
         return self._iter(Approval, "/v2/policy-approvals", "/v2/policy-approvals", page_size, params)
 
-    def decide_approval(self, approval_id: str, body: DecisionBody) -> Approval:
-        """Vote on an approval. Only for a client built with a compliance officer's OWN token and key
-        (their CLI): the service account must never approve, and has no permission to.
-        """
-        route = "/v2/policy-approvals/{approvalId}/decisions"
-        path = f"/v2/policy-approvals/{_p(approval_id)}/decisions"
-        return _parse(Approval, self._call("POST", route, path, body=body.to_wire()), route)
-
     # --- audit ---------------------------------------------------------------------------------------
 
     def audit_logs(self, start: datetime, end: datetime, *, user_id: str | None = None) -> list[AuditLogRow]:
@@ -277,6 +251,47 @@ class DfnsClient:
             bounds = {"start": params["startTime"], "end": params["endTime"]}
             logger.warning("dfns audit log truncated at 100,000 rows: narrow the range", extra=bounds)
         return parse_audit_csv(response.text)
+
+    def get_audit_log(self, audit_log_id: str) -> AuditLog:
+        """One audit log with its signature material (``GET /auth/action/logs/{id}``, ``Auth:Logs:Read``).
+        Dfns answers 403 (``DfnsAuthError``) for actions on routes it does not expose."""
+        route = "/auth/action/logs/{id}"
+        return _parse(AuditLog, self._call("GET", route, f"/auth/action/logs/{_p(audit_log_id)}"), route)
+
+    # --- its own identity and permissions ------------------------------------------------------------
+
+    def token_user_id(self) -> str | None:
+        """The user id in this client's token (a Dfns JWT), without a call; None if it carries none."""
+        return self._token_user_id
+
+    def get_service_account(self, service_account_id: str) -> ServiceAccount:
+        """``GET /auth/service-accounts/{id}`` (``Auth:ServiceAccounts:Read``): its roles and tokens."""
+        route = "/auth/service-accounts/{serviceAccountId}"
+        path = f"/auth/service-accounts/{_p(service_account_id)}"
+        return _parse(ServiceAccount, self._call("GET", route, path), route)
+
+    def get_permission(self, permission_id: str) -> Permission:
+        """``GET /permissions/{id}`` (``Permissions:Read``): a role and its operations."""
+        route = "/permissions/{permissionId}"
+        return _parse(Permission, self._call("GET", route, f"/permissions/{_p(permission_id)}"), route)
+
+    def own_permissions(self, service_account_id: str | None = None) -> HeldPermissions:
+        """The roles this service account holds, each with its operations.
+
+        ``service_account_id`` defaults to the user id in the token. A role listed without its
+        operations is read with ``get_permission``. Raises ``DfnsError`` if any of it cannot be read.
+        """
+        user_id = service_account_id or self._token_user_id
+        if not user_id:
+            raise DfnsError("cannot tell which service account this is: the token names no user id")
+        account = self.get_service_account(user_id)
+        roles = tuple(
+            Permission(id=a.permission_id, name=a.permission_name, operations=a.operations)
+            if a.operations is not None
+            else self.get_permission(a.permission_id)
+            for a in account.assignments()
+        )
+        return HeldPermissions(user_id, roles, tuple(account.user_info.permissions or ()))
 
     # --- webhooks ------------------------------------------------------------------------------------
 
@@ -315,7 +330,7 @@ class DfnsClient:
         path = f"/webhooks/{_p(webhook_id)}/events"
         return self._iter(WebhookEvent, "/webhooks/{webhookId}/events", path, page_size, params)
 
-    # --- reports: single pages and the audit log's export and detail (issue 15) ----------------------
+    # --- reports: single pages and the audit log's export (issue 15; the detail is get_audit_log) -----
 
     def wallet_history_page(
         self, wallet_id: str, *, limit: int, token: str | None = None, direction: str | None = None
@@ -354,8 +369,3 @@ class DfnsClient:
         return AuditLogExport(
             rows=parse_audit_csv(response.text), truncated=flagged or marks_truncation(response.text)
         )
-
-    def get_audit_log(self, log_id: str) -> AuditLogDetail:
-        """One audit-log entry with the signed action's signature material (DFNS.md §6)."""
-        route = "/auth/action/logs/{id}"
-        return _parse(AuditLogDetail, self._call("GET", route, f"/auth/action/logs/{_p(log_id)}"), route)

@@ -1,16 +1,45 @@
 """Typed Dfns wire models (DFNS.md §2–§7): camelCase on the wire, unknown fields tolerated on input.
 
 Request bodies are built from these models and serialised with ``to_wire`` (by alias, ``None``
-left out). Responses are parsed with ``model_validate``; fields Dfns adds later are ignored.
+left out): they are strict (a positive limit in USD, a quorum of at least 1, …).
+
+Responses are parsed leniently, because Dfns holds what other clients (or older API versions) wrote:
+``limit: 0``, ``currency: "EUR"``, rule kinds and actions this product does not manage. A policy's rule or
+action that does not fit the strict models is kept as raw data (``OtherRule`` / ``OtherAction``, with a
+warning), never an exception; fields Dfns adds later are ignored, except in policy filters, where a
+filter this product does not know is kept so that a full-replacement update can never drop it.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainSerializer,
+    Tag,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
+
+_log = logging.getLogger("managed_accounts.dfns")
+
+
+def _whole_as_int(value: float) -> float | int:
+    """``10000.0`` goes on the wire as ``10000``: Dfns documents integers, other servers may compare text."""
+    return int(value) if float(value).is_integer() else value
+
+
+# A number Dfns takes as a JSON number: whole values are written without ``.0``.
+WireNumber = Annotated[float, PlainSerializer(_whole_as_int, return_type=float | int)]
 
 
 class DfnsModel(BaseModel):
@@ -170,7 +199,7 @@ class WhitelistRule(DfnsModel):
 
 
 class AmountLimitConfiguration(DfnsModel):
-    limit: float = Field(gt=0)
+    limit: WireNumber = Field(gt=0)
     currency: Literal["USD"] = "USD"
 
 
@@ -180,7 +209,7 @@ class AmountLimitRule(DfnsModel):
 
 
 class AmountVelocityConfiguration(DfnsModel):
-    limit: float = Field(gt=0)
+    limit: WireNumber = Field(gt=0)
     currency: Literal["USD"] = "USD"
     timeframe: int = Field(ge=1, le=43200, description="minutes")
 
@@ -206,7 +235,8 @@ class AlwaysTriggerRule(DfnsModel):
 
 
 class OtherRule(DfnsModel):
-    """A rule kind this product does not manage (KYT screening, …): kept as-is when read."""
+    """A rule this product does not manage (KYT screening, …) or whose values it does not understand
+    (``currency: "EUR"``, ``limit: 0``): kept as-is when read, written back unchanged."""
 
     model_config = ConfigDict(extra="allow")
     kind: str
@@ -224,7 +254,7 @@ _KNOWN_RULES = {
 
 def _rule_tag(value: Any) -> str:
     kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
-    return kind if kind in _KNOWN_RULES else "Other"
+    return kind if kind in _KNOWN_RULES and not isinstance(value, OtherRule) else "Other"
 
 
 PolicyRule = Annotated[
@@ -270,7 +300,28 @@ class RequestApprovalAction(DfnsModel):
     auto_reject_timeout: int | None = Field(default=None, ge=1, description="minutes")
 
 
-PolicyAction = Annotated[BlockAction | NoAction | RequestApprovalAction, Field(discriminator="kind")]
+class OtherAction(DfnsModel):
+    """An action this product does not understand, kept as-is when read (e.g. a quorum of 0)."""
+
+    model_config = ConfigDict(extra="allow")
+    kind: str
+
+
+_KNOWN_ACTIONS = {"Block", "NoAction", "RequestApproval"}
+
+
+def _action_tag(value: Any) -> str:
+    kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+    return kind if kind in _KNOWN_ACTIONS and not isinstance(value, OtherAction) else "Other"
+
+
+PolicyAction = Annotated[
+    Annotated[BlockAction, Tag("Block")]
+    | Annotated[NoAction, Tag("NoAction")]
+    | Annotated[RequestApprovalAction, Tag("RequestApproval")]
+    | Annotated[OtherAction, Tag("Other")],
+    Discriminator(_action_tag),
+]
 
 
 class TagsFilter(DfnsModel):
@@ -283,6 +334,9 @@ class IdsFilter(DfnsModel):
 
 
 class PolicyFilters(DfnsModel):
+    # A filter this product does not know (vaults, …) is kept: dropping it on a full-replacement update
+    # would widen the policy's scope.
+    model_config = ConfigDict(extra="allow")
     wallet_tags: TagsFilter | None = None
     wallet_id: IdsFilter | None = None
     policy_id: IdsFilter | None = None
@@ -320,12 +374,41 @@ class ChangeRequest(DfnsModel):
     body: dict[str, Any] | None = None
 
 
+def _kept_raw(what: str, value: Any, error: ValidationError, raw: type[OtherRule | OtherAction]) -> Any:
+    if not isinstance(value, dict) or not isinstance(value.get("kind"), str):
+        raise error
+    _log.warning(
+        "dfns policy %s kept as raw data: %s",
+        what,
+        "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:3]),
+    )
+    return raw.model_validate(value)
+
+
 class Policy(PolicyBody):
+    """A policy as Dfns returns it: a rule or action the strict models refuse is kept raw (warning)."""
+
     id: str
     status: Literal["Active", "Archived"] | str = "Active"
     date_created: datetime | None = None
     date_updated: datetime | None = None
     pending_change_request: ChangeRequest | None = None
+
+    @field_validator("rule", mode="wrap")
+    @classmethod
+    def _lenient_rule(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return handler(value)
+        except ValidationError as error:
+            return _kept_raw("rule", value, error, OtherRule)
+
+    @field_validator("action", mode="wrap")
+    @classmethod
+    def _lenient_action(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return handler(value)
+        except ValidationError as error:
+            return _kept_raw("action", value, error, OtherAction)
 
     def body(self) -> PolicyBody:
         """This policy as an update body (for a full replacement)."""
@@ -345,7 +428,7 @@ ApprovalStatus = Literal["Pending", "Approved", "Denied", "Expired"]
 
 class Decision(DfnsModel):
     user_id: str
-    value: Literal["Approved", "Denied"]
+    value: Literal["Approved", "Denied"] | str
     date: datetime | None = Field(default=None, validation_alias="date")
     reason: str | None = None
 
@@ -442,7 +525,7 @@ class AuditLogRow(DfnsModel):
     summary: str = ""
 
 
-# --- pages and audit-log detail (issue 15: the client-transparency views) ----------------------------
+# --- pages (the client-transparency views) -----------------------------------------------------------
 
 
 class HistoryPage(DfnsModel):
@@ -468,7 +551,8 @@ class AuditLogExport(DfnsModel):
 
 
 class AuditCredential(DfnsModel):
-    """``firstFactorCredential`` of an audit-log detail: the signed action's signature material.
+    """``firstFactorCredential`` of an audit log: what verifies the signature of the user action
+    (``signature`` over the bytes of ``clientData``, both base64url, with ``publicKey``).
 
     Accepts the flat shape of DFNS.md §6 (``{credId, kind, publicKey, signature, clientData,
     authenticatorData?}``) and the SDK's nested one (``{id, kind, publicKey, assertion{clientData,
@@ -496,9 +580,12 @@ class AuditCredential(DfnsModel):
         return flat
 
 
-class AuditLogDetail(DfnsModel):
-    """``GET /auth/action/logs/{id}`` (DFNS.md §6). ``challenge`` is the challenge Dfns issued for the
-    action, when Dfns reports it (it ties the signed clientData to this action)."""
+class AuditLog(DfnsModel):
+    """``GET /auth/action/logs/{id}`` (DFNS.md §6): one signed user action and its outcome.
+
+    ``action`` is the concrete path acted on (``PUT /wallets/wa-1/tags``); ``challenge`` is the
+    challenge Dfns issued for the action, when Dfns reports it (it ties the signed clientData to this
+    action)."""
 
     id: str
     action: str | None = None
@@ -506,5 +593,73 @@ class AuditLogDetail(DfnsModel):
     user_id: str | None = None
     username: str | None = None
     date_performed: datetime | None = None
+    date_signed: datetime | None = None
+    date_resolved: datetime | None = None
+    response_status: int | None = None
+    response_error: str | dict[str, Any] | None = None
     challenge: str | None = None
     first_factor_credential: AuditCredential | None = None
+
+
+# --- permissions (roles) and the service account -----------------------------------------------------
+
+
+class Permission(DfnsModel):
+    """A Dfns *permission* (a role in the dashboard): named operations. ``GET /permissions/{id}``."""
+
+    id: str
+    name: str | None = None
+    operations: list[str] = Field(default_factory=list)
+    status: str | None = None
+    is_immutable: bool | None = None
+    is_archived: bool | None = None
+
+
+class PermissionAssignment(DfnsModel):
+    """A role assigned to a user or token; ``operations`` is optional in Dfns's schema."""
+
+    permission_id: str
+    permission_name: str | None = None
+    assignment_id: str | None = None
+    operations: list[str] | None = None
+
+
+class UserInfo(DfnsModel):
+    user_id: str
+    username: str | None = None
+    name: str | None = None
+    kind: str | None = None
+    org_id: str | None = None
+    is_active: bool | None = None
+    is_service_account: bool | None = None
+    permissions: list[str] | None = None  # deprecated flat list of operations
+    permission_assignments: list[PermissionAssignment] = Field(default_factory=list)
+
+
+class AccessTokenInfo(DfnsModel):
+    token_id: str | None = None
+    cred_id: str | None = None
+    kind: str | None = None
+    is_active: bool | None = None
+    name: str | None = None
+    permission_assignments: list[PermissionAssignment] = Field(default_factory=list)
+
+
+class ServiceAccount(DfnsModel):
+    """``GET /auth/service-accounts/{serviceAccountId}``: ``{userInfo, accessTokens}``."""
+
+    user_info: UserInfo
+    access_tokens: list[AccessTokenInfo] = Field(default_factory=list)
+
+    def assignments(self) -> list[PermissionAssignment]:
+        """Every role assigned to the account or to one of its tokens, once each (Dfns's schema has both
+        lists; which one it fills for a service account is unconfirmed)."""
+        found: dict[str, PermissionAssignment] = {}
+        for assignment in [
+            *self.user_info.permission_assignments,
+            *(a for token in self.access_tokens for a in token.permission_assignments),
+        ]:
+            known = found.get(assignment.permission_id)
+            if known is None or (known.operations is None and assignment.operations is not None):
+                found[assignment.permission_id] = assignment
+        return list(found.values())

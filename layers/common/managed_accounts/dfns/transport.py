@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import httpx
 
@@ -44,6 +44,21 @@ class _Exchange:
     content: bytes
     headers: dict[str, str]
     params: Mapping[str, str] | None = None
+
+
+class TransportOptions(TypedDict, total=False):
+    """``DfnsTransport``'s tuning, passed through by ``DfnsClient`` (defaults live on the transport)."""
+
+    http_client: httpx.Client | None
+    timeout: float
+    deadline: float
+    max_attempts: int
+    backoff_base: float
+    backoff_cap: float
+    user_agent: str
+    sleep: Callable[[float], None]
+    clock: Callable[[], float]
+    rng: Callable[[], float]
 
 
 class DfnsTransport:

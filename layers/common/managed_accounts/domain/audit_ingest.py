@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from managed_accounts.dfns.errors import DfnsAuthError, DfnsNotFound
-from managed_accounts.dfns.models import AuditLogDetail, AuditLogRow
+from managed_accounts.dfns.models import AuditLog, AuditLogRow
 from managed_accounts.domain.audit_facts import (
     client_of_approval,
     decision_entry,
@@ -65,7 +65,7 @@ def _camel(name: str) -> str:
     return first + "".join(part.title() for part in rest)
 
 
-def evidence_of(detail: AuditLogDetail) -> DecisionEvidence:
+def evidence_of(detail: AuditLog) -> DecisionEvidence:
     credential = detail.first_factor_credential
     return DecisionEvidence(
         audit_log_id=detail.id,

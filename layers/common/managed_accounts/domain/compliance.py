@@ -7,7 +7,8 @@ from managed_accounts.dfns.models import ApprovalGroup, Approvers, RequestApprov
 
 
 def compliance_approval(settings: Settings) -> RequestApprovalAction:
-    """One vote from a configured compliance officer; the initiator (our service account) never approves.
+    """``compliance_quorum`` votes from the configured compliance officers; the initiator (our service
+    account) never approves.
 
     With no officer configured the group is open to any org member (``approvers: {}``), which still
     excludes service accounts; the bootstrap refuses to run in that case.
@@ -15,7 +16,7 @@ def compliance_approval(settings: Settings) -> RequestApprovalAction:
     ids = list(settings.compliance_approver_ids)
     group = ApprovalGroup(
         name="compliance",
-        quorum=1,
+        quorum=settings.compliance_quorum,
         approvers=Approvers(user_id=UserIdIn(in_=ids)) if ids else Approvers(),
         initiator_can_approve=False,
     )

@@ -14,13 +14,17 @@ from typing import Literal, Protocol
 
 from managed_accounts.dfns.models import (
     Approval,
+    AuditLog,
+    AuditLogExport,
     AuditLogRow,
     ChangeRequest,
     CreateWalletBody,
     HistoryEvent,
+    HistoryPage,
     Policy,
     PolicyBody,
     TransferBody,
+    TransferPage,
     TransferRequest,
     Wallet,
     WalletAssets,
@@ -33,6 +37,7 @@ from managed_accounts.domain.models import (
     PendingEntry,
     RequestPage,
 )
+from managed_accounts.domain.report_models import AuditEntry, AuditPage, SharedPolicyIds
 
 # --- storage ---------------------------------------------------------------------------------------
 
@@ -192,19 +197,6 @@ class TransferOutcomes(Protocol):
 
 
 # --- reports: the audit trail, the shared-policy registry, Dfns reads of the client views (issue 15) --
-# Imported here, not at the top, to keep this section self-contained for merging.
-
-from managed_accounts.dfns.models import (  # noqa: E402
-    AuditLogDetail,
-    AuditLogExport,
-    HistoryPage,
-    TransferPage,
-)
-from managed_accounts.domain.report_models import (  # noqa: E402
-    AuditEntry,
-    AuditPage,
-    SharedPolicyIds,
-)
 
 
 class AuditRepository(Protocol):
@@ -258,7 +250,7 @@ class AuditLogSource(Protocol):
     def audit_log_export(
         self, start: datetime, end: datetime, *, user_id: str | None = None
     ) -> AuditLogExport: ...
-    def get_audit_log(self, log_id: str) -> AuditLogDetail: ...
+    def get_audit_log(self, log_id: str) -> AuditLog: ...
     def get_approval(self, approval_id: str) -> Approval: ...
 
 

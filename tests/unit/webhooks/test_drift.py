@@ -14,19 +14,34 @@ from managed_accounts.dfns.models import (
 from managed_accounts.domain.drift import (
     DriftFinding,
     DriftReporter,
-    RecordingMetrics,
-    normalise_address,
     required_tags,
     tag_drift,
     whitelist_drift,
 )
+from managed_accounts.domain.models import Account
 
-from tests.fakes.recording import FixedClock, RecordingPublisher
-from tests.unit.webhooks.fakes import Account
+from tests.fakes.recording import EPOCH, FixedClock, RecordingMetrics, RecordingPublisher
 
-ACCOUNT = Account("c1", "wa-1", "plc-1", limit_profile="standard")
 EVM = "0x" + "Ab" * 20
 SOLANA = "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin"
+
+
+def _account(
+    client_id: str = "c1", network: str = "EthereumSepolia", limit_profile: str = "standard"
+) -> Account:
+    return Account(
+        client_id=client_id,
+        status="active",
+        network=network,
+        limit_profile=limit_profile,
+        created_at=EPOCH,
+        updated_at=EPOCH,
+        wallet_id="wa-1",
+        whitelist_policy_id="plc-1",
+    )
+
+
+ACCOUNT = _account()
 
 
 def _wallet(tags: list[str]) -> Wallet:
@@ -42,7 +57,7 @@ def _whitelist(addresses: list[str], status: str = "Active") -> Policy:
 
 def test_required_tags_are_the_client_and_limit_profile_tags() -> None:
     assert required_tags(ACCOUNT) == {"client:c1", "limits:standard"}
-    assert required_tags(Account("c2", "wa-2", limit_profile=None)) == {"client:c2"}
+    assert required_tags(_account("c2", limit_profile="")) == {"client:c2"}
 
 
 def test_extra_tags_are_fine_missing_ones_are_drift() -> None:
@@ -54,10 +69,10 @@ def test_extra_tags_are_fine_missing_ones_are_drift() -> None:
 
 
 def test_evm_addresses_compare_case_insensitively_others_exactly() -> None:
-    assert normalise_address(EVM) == EVM.lower()
-    assert normalise_address(SOLANA) == SOLANA
-    assert whitelist_drift(ACCOUNT, _whitelist([EVM, SOLANA]), [EVM.lower(), SOLANA]) is None
-    finding = whitelist_drift(ACCOUNT, _whitelist([SOLANA.lower()]), [SOLANA])
+    assert whitelist_drift(ACCOUNT, _whitelist([EVM]), [EVM.lower()]) is None
+    solana = _account(network="Solana")
+    assert whitelist_drift(solana, _whitelist([SOLANA]), [SOLANA]) is None
+    finding = whitelist_drift(solana, _whitelist([SOLANA.lower()]), [SOLANA])
     assert finding is not None
     assert finding.details["unexpectedAddresses"] == [SOLANA.lower()]
     assert finding.details["missingAddresses"] == [SOLANA]
