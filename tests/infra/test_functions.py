@@ -29,7 +29,8 @@ HANDLERS = {
 # idempotency table). Transactions need the action of each part; every event publisher also deletes its
 # published events from the outbox and files the Dfns ids they name in the audit directory, both with
 # BatchWriteItem, allowed on the OUTBOX and DFNSREF#… partitions only (EVENT_PUBLISHERS). Filing an event
-# or a decision in the audit trail is an UpdateItem upsert.
+# or a decision in the audit trail is an UpdateItem upsert. test_grants_cover_calls.py checks the specs
+# against the DynamoDB calls the code really makes.
 _ITEM = ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
 DYNAMODB: dict[str, tuple[set[str], dict[str, set[str]], set[str]]] = {
     "onboard": ({"GetItem", "PutItem", "UpdateItem"}, {}, set()),

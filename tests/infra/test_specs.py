@@ -101,3 +101,11 @@ def test_functions_without_queue_access_get_neither_grant_nor_url(template: Any)
         assert not [a for a in actions(role_statements(template, logical_id)) if a.startswith("sqs:")]
         assert "ORDER_QUEUE_URL" not in function["Properties"]["Environment"]["Variables"]
     assert not resources(template, "AWS::Lambda::EventSourceMapping")
+
+
+def test_the_local_stack_schedules_each_spec_schedule_with_the_same_input() -> None:
+    from local_stack.stack import StackConfig, scheduled_jobs
+
+    local = {(j.function, f"{j.module}.{j.entry}", str(j.payload)) for j in scheduled_jobs(StackConfig())}
+    deployed = {(s.folder, s.handler, str(dict(p.payload))) for s in SPECS for p in s.schedules}
+    assert local == deployed
