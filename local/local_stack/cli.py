@@ -50,6 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--aws-port", type=int, default=_env_int("MANAGED_ACCOUNTS_AWS_PORT", 3002))
     run.add_argument("--reconcile-seconds", type=float, default=60.0, help="reconciler schedule")
     run.add_argument(
+        "--order-run-schedule",
+        default=os.environ.get("MANAGED_ACCOUNTS_ORDER_RUN_SCHEDULE", "rate(1 hour)"),
+        help="order runs: an EventBridge Scheduler expression, rate(...) or cron(...) in UTC",
+    )
+    run.add_argument(
         "--no-realtime", action="store_true", help="sandbox transfers advance only via POST /sandbox/clock"
     )
 
@@ -113,6 +118,7 @@ def _run(args: argparse.Namespace) -> int:
         aws_port=args.aws_port,
         state_dir=_state_dir(args),
         reconcile_seconds=args.reconcile_seconds,
+        order_run_schedule=args.order_run_schedule,
         sandbox_realtime=not args.no_realtime,
     )
     stop = threading.Event()
@@ -159,6 +165,13 @@ Try it:
   uv run managed-accounts sandbox approvals            # what the compliance officer sees
   uv run managed-accounts sandbox approve <approvalId> # their signed decision
   curl -s {api}/accounts/me/destinations -H "Authorization: Bearer $TOKEN"
+  curl -s -X PUT {api}/accounts/me/trading-authorization -H "Authorization: Bearer $TOKEN" \
+       -H 'Content-Type: application/json' \
+       -d '{{"exchange": "sandbox-exchange", "asset": "ETH", "amountPerRun": "0.05"}}'
+  OPS=$(uv run managed-accounts token ops --operator)   # runs also fire on {info.get("orderRunSchedule")}
+  curl -s -X POST {api}/admin/order-runs -H "Authorization: Bearer $OPS" \
+       -H 'Content-Type: application/json' -d '{{}}'
+  curl -s {api}/accounts/me/orders -H "Authorization: Bearer $TOKEN"
   uv run managed-accounts demo                         # the whole story, narrated
 Press Ctrl-C to stop.
 """
