@@ -49,7 +49,13 @@ def _json(status: int, body: MandateOut | RunReportOut) -> Response[Any]:
 @app.put(
     "/accounts/me/trading-authorization",
     summary="Authorise trading: the exchange's deposit address goes through compliance approval",
-)
+    responses={
+        200: {"description": "The mandate, decided (the exchange address was approved already)",
+              "content": {"application/json": {"model": MandateOut}}},
+        202: {"description": "The mandate, pending_approval: compliance decides the exchange address",
+              "content": {"application/json": {"model": MandateOut}}},
+    },
+)  # fmt: skip
 def authorise_trading(body: TradingAuthorizationIn) -> Response[MandateOut]:
     client_id = current_client_id(app)
     mandate = _commands().authorise(
@@ -87,7 +93,11 @@ def list_orders(
 @app.post(
     "/admin/order-runs",
     summary="Operators: start an order run now; an existing runId replays that run idempotently",
-)
+    responses={
+        202: {"description": "Planned: the report so far (the legs run on the queue)",
+              "content": {"application/json": {"model": RunReportOut}}},
+    },
+)  # fmt: skip
 def start_order_run(body: OrderRunIn) -> Response[RunReportOut]:
     operator = require_operator(app)
     report = _commands().start_run(
