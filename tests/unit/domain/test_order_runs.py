@@ -252,6 +252,18 @@ def test_a_rate_limit_sends_the_leg_back_after_retry_after(desk: Desk) -> None:
     assert run.consecutive_failures == 0  # a rate limit is not an outage
 
 
+def test_after_a_rate_limit_the_worker_holds_its_legs_back_without_asking_dfns_again(desk: Desk) -> None:
+    desk.active("alice", "bob", "carol")
+    desk.world.dfns.fail("transfer", error=DfnsRateLimited("slow down", status=429, retry_after=30))
+
+    report = desk.trading.run("run-1")
+
+    # The first leg met the limit; the two others went back for the rest of those 30 s unasked.
+    assert desk.trading.queue.delays == [30, 30, 30]
+    assert desk.world.dfns.calls["transfer"] == 4
+    assert report.by_status == {"submitted": 3}
+
+
 def test_an_outage_backs_off_counts_towards_the_breaker_and_a_success_resets_it(desk: Desk) -> None:
     desk.active("alice")
     desk.world.dfns.fail("transfer")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NoReturn
 
 from managed_accounts.dfns.errors import DfnsConflict, DfnsError, DfnsRateLimited, DfnsUnavailable
@@ -111,6 +111,7 @@ class OrderLegWorker:
         self._clock = clock
         self._metrics = metrics
         self._threshold = breaker_threshold
+        self._paused_until: datetime | None = None  # a Retry-After that this worker is waiting out
 
     def process(self, leg: LegMessage, time_left: Callable[[], float] | None = None) -> str:
         """Handles one delivery; returns what happened. Raises ``LegDeferred`` to send it back."""
@@ -220,6 +221,7 @@ class OrderLegWorker:
     # --- submitting ---------------------------------------------------------------------------------
 
     def _submit(self, leg: LegMessage, run: OrderRun, order: Order, wallet_id: str) -> str:
+        self._wait_out_rate_limit(leg)
         try:
             claimed = self._transitions.claim(order)
         except ConcurrentUpdate:
@@ -229,6 +231,7 @@ class OrderLegWorker:
         except DfnsRateLimited as error:
             self._transitions.release(claimed)
             delay = math.ceil(error.retry_after) if error.retry_after else backoff_seconds(leg.receive_count)
+            self._paused_until = self._clock.now() + timedelta(seconds=delay)
             self._defer(leg, "Dfns rate limit", delay)
         except DfnsUnavailable as error:
             return self._outage(leg, run, self._transitions.release(claimed), error)
@@ -238,6 +241,17 @@ class OrderLegWorker:
         if run.consecutive_failures:
             self._orders.record_dfns_success(run.run_id)
         return self._record(claimed, transfer)
+
+    def _wait_out_rate_limit(self, leg: LegMessage) -> None:
+        """Once Dfns said to wait, the legs this worker holds go back until then without asking Dfns
+        again (every refused request would count against the same per-minute quota)."""
+        if self._paused_until is None:
+            return
+        left = (self._paused_until - self._clock.now()).total_seconds()
+        if left <= 0:
+            self._paused_until = None
+            return
+        self._defer(leg, "Dfns rate limit (waiting out Retry-After)", math.ceil(left))
 
     def _transfer(self, wallet_id: str, order: Order) -> TransferRequest:
         try:
