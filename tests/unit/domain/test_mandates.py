@@ -123,6 +123,20 @@ def test_changing_amount_or_asset_keeps_the_approval(desk: Desk) -> None:
     assert desk.world.dfns.pending_approval_ids() == []
 
 
+def test_an_exchange_address_removed_since_is_asked_for_again(desk: Desk) -> None:
+    desk.onboard("alice")
+    desk.authorise("alice")
+    desk.decide_all()
+    desk.trading.destinations.request_removal("alice", DEPOSIT)
+    desk.decide_all()
+
+    again = desk.authorise("alice", "0.05")
+
+    assert again.status == "pending_approval"
+    desk.decide_all()
+    assert desk.trading.mandates.get("alice").status == "active"
+
+
 def test_authorising_again_while_pending_is_the_same_request(desk: Desk) -> None:
     desk.onboard("alice")
     first = desk.authorise("alice", "0.05")

@@ -103,6 +103,11 @@ def test_the_catalog_resolves_assets_per_network_and_names_what_is_missing() -> 
         catalog.resolve("x", "EthereumSepolia", "DOGE")
 
 
+def test_a_configured_deposit_address_that_is_not_valid_is_a_configuration_error() -> None:
+    with pytest.raises(ValueError, match="EXCHANGES: x on EthereumSepolia"):
+        ExchangeCatalog([TradableAsset("x", "EthereumSepolia", "ETH", "Native", 18, "0x1234")])
+
+
 def test_exchange_configuration_is_validated_at_cold_start() -> None:
     deposit = {"EthereumSepolia": "0x" + "ab" * 20}
     Exchange.model_validate({"depositAddresses": deposit})  # assets are optional (nothing to trade)

@@ -123,11 +123,7 @@ class MandateService:
         tradable = replace(tradable, deposit_address=address)
         current = self._orders.get_mandate(account.client_id)
         now = self._clock.now()
-        if (
-            current is not None
-            and current.status in PLANNED_MANDATE_STATUSES
-            and current.same_destination(tradable)
-        ):
+        if current is not None and self._keeps_its_approval(current, tradable):
             changed = _with_asset(current, tradable, units)
             changed = replace(changed, updated_at=now)
             return self.settler.settle(self._orders.save_mandate(changed, expected_version=current.version))
@@ -166,6 +162,15 @@ class MandateService:
         saved = self._orders.save_mandate(revoked, expected_version=mandate.version)
         logger.info("trading revoked", extra={"clientId": client_id})
         return saved
+
+    def _keeps_its_approval(self, current: Mandate, tradable: TradableAsset) -> bool:
+        """The same exchange address, still waiting for compliance or still approved in the mirror (an
+        address the client removed since is asked for again)."""
+        if current.status not in PLANNED_MANDATE_STATUSES or not current.same_destination(tradable):
+            return False
+        if current.status == "pending_approval":
+            return True
+        return self._accounts.get_destination(current.client_id, current.deposit_address) is not None
 
     def _request_exchange_address(self, account: Account, tradable: TradableAsset) -> str | None:
         """The destination request that approves the deposit address; None when it is approved already."""

@@ -151,6 +151,19 @@ class TradableAsset:
     contract: str | None = None
 
 
+def _normalised(asset: TradableAsset) -> TradableAsset:
+    """The asset with its deposit address as it is sent to Dfns; a configured address that is not a
+    valid one for its network is a configuration error (not the client's input)."""
+    try:
+        address = normalize_address(asset.network, asset.deposit_address)
+    except InvalidInput as error:
+        raise ValueError(f"EXCHANGES: {asset.exchange} on {asset.network}: {error.message}") from error
+    contract = asset.contract.lower() if asset.contract else None
+    return TradableAsset(
+        asset.exchange, asset.network, asset.symbol, asset.kind, asset.decimals, address, contract
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class CountBudget:
     """A limit profile's ``TransactionCountVelocity``: at most ``limit`` transfers per ``window``."""
@@ -164,18 +177,7 @@ class ExchangeCatalog:
     normalised as they are sent to Dfns (EVM lowercase)."""
 
     def __init__(self, assets: list[TradableAsset]) -> None:
-        assets = [
-            TradableAsset(
-                exchange=a.exchange,
-                network=a.network,
-                symbol=a.symbol,
-                kind=a.kind,
-                decimals=a.decimals,
-                deposit_address=normalize_address(a.network, a.deposit_address),
-                contract=a.contract.lower() if a.contract else None,
-            )
-            for a in assets
-        ]
+        assets = [_normalised(a) for a in assets]
         self._assets = {(a.exchange, a.network, a.symbol.upper()): a for a in assets}
         self._deposits = {(a.exchange, a.network): a.deposit_address for a in assets}
         self._exchanges = frozenset(a.exchange for a in assets)
