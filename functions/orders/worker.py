@@ -1,4 +1,5 @@
-"""The order-leg worker: the order-leg queue's SQS event source (batches of up to ten legs).
+"""The order-leg worker: the order-leg queue's SQS event source (batches of up to ten messages: order
+legs, and the planning pages that enqueue them).
 
 Powertools' ``BatchProcessor`` reports the legs that failed (``batchItemFailures``) so only those come
 back; a leg deferred for a rate limit or an outage already had its visibility set to ``Retry-After``
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
 def handler(
     event: dict[str, Any], context: LambdaContext, worker: OrderLegWorker | None = None
 ) -> dict[str, Any]:
-    from managed_accounts.order_queue import leg_from_sqs_record
+    from managed_accounts.domain.ports import PlanningPage
+    from managed_accounts.order_queue import message_from_sqs_record
 
     if worker is None:
         from managed_accounts import wiring
@@ -36,7 +38,10 @@ def handler(
         return float(context.get_remaining_time_in_millis()) / 1000
 
     def process(record: SQSRecord) -> str:
-        return legs.process(leg_from_sqs_record(record.raw_event), time_left)
+        message = message_from_sqs_record(record.raw_event)
+        if isinstance(message, PlanningPage):
+            return legs.plan(message)
+        return legs.process(message, time_left)
 
     # One processor per invocation: it holds the batch's results (and the local stack's worker runs
     # invocations side by side, as Lambda runs containers). A batch whose legs were all deferred is

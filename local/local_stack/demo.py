@@ -150,6 +150,11 @@ def run_report(stack: RunningStack, run_id: str) -> dict[str, Any]:
     return report
 
 
+def _finished(report: dict[str, Any]) -> bool:
+    """Planned (the planning pages went through the queue) and no leg left to process."""
+    return bool(report["status"] == "planned" and report["pending"] == 0)
+
+
 def order_of(stack: RunningStack, client_id: str, run_id: str) -> dict[str, Any] | None:
     orders = items(get(stack, client_id, "/accounts/me/orders"))
     return next((o for o in orders if o.get("runId") == run_id), None)
@@ -175,8 +180,8 @@ def _trading(stack: RunningStack, alice: str, wallet_id: str) -> None:
     say(f"7. An operator starts order run {run_id} (the schedule takes the same path).")
     show("planned", start_run(stack, run_id))
     report = wait_for(
-        lambda: r if (r := run_report(stack, run_id))["pending"] == 0 else None,
-        what=f"the workers to process run {run_id}",
+        lambda: r if _finished(r := run_report(stack, run_id)) else None,
+        what=f"the workers to plan and process run {run_id}",
     )
     show("report", report)
     if report["submitted"] < 1:
@@ -192,7 +197,10 @@ def _trading(stack: RunningStack, alice: str, wallet_id: str) -> None:
 
     say("8. The same run id again: a replay, idempotent. Nothing is paid twice.")
     replay = start_run(stack, run_id)
-    show("replay", replay)
+    show(
+        "replay",
+        wait_for(lambda: r if _finished(r := run_report(stack, run_id)) else None, what="the replay"),
+    )
     again = order_of(stack, alice, run_id)
     with stack.service_account_client() as dfns:
         paid = [t for t in dfns.iter_transfers(wallet_id) if t.external_id == order["externalId"]]

@@ -122,11 +122,6 @@ class MemoryOrdersRepository:
         self.orders[(order.client_id, key)] = order
         self.external_ids[(order.client_id, order.external_id)] = key
 
-    def put_new_orders(self, orders: Sequence[Order]) -> None:
-        with self._lock:
-            for order in orders:
-                self._put(order)
-
     def create_order(self, order: Order) -> bool:
         with self._lock:
             if (order.client_id, order_sk(order.run_id, order.run_created_at)) in self.orders:

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from managed_accounts.domain.ports import LegMessage
-from managed_accounts.order_queue import leg_body
+from managed_accounts.domain.ports import LegMessage, PlanningPage
+from managed_accounts.order_queue import leg_body, page_body
 
 from tests.fakes.recording import FixedClock
 
@@ -52,6 +52,7 @@ class MemoryLegQueue:
         self.duplicates = duplicates
         self.messages: dict[str, _Message] = {}
         self.sent: list[LegMessage] = []
+        self.pages: list[PlanningPage] = []
         self.batch_sizes: list[int] = []
         self.delays: list[int] = []
         self._ids = itertools.count(1)
@@ -67,6 +68,24 @@ class MemoryLegQueue:
                 message_id, leg_body(leg), self.clock.now(), deliveries_left=2 if self.duplicates else 1
             )
             self.sent.append(leg)
+
+    def enqueue_page(self, page: PlanningPage) -> None:
+        message_id = f"m-{next(self._ids)}"
+        deliveries = 2 if self.duplicates else 1
+        self.messages[message_id] = _Message(
+            message_id, page_body(page), self.clock.now(), deliveries_left=deliveries
+        )
+        self.pages.append(page)
+
+    def take_pages(self) -> list[PlanningPage]:
+        """Takes the planning pages off the queue (to plan a run without running its legs)."""
+        taken = []
+        for message_id, message in list(self.messages.items()):
+            body = json.loads(message.body)
+            if "page" in body:
+                del self.messages[message_id]
+                taken.append(PlanningPage(body["runId"], body["page"], body["planned"]))
+        return taken
 
     def retry_later(self, leg: LegMessage, delay_seconds: int) -> None:
         self.delays.append(delay_seconds)
@@ -150,7 +169,3 @@ def _record(message: _Message) -> dict[str, Any]:
         "eventSourceARN": QUEUE_ARN,
         "awsRegion": "eu-west-1",
     }
-
-
-def legs_in(queue: MemoryLegQueue) -> list[tuple[str, str]]:
-    return [(json.loads(m.body)["runId"], json.loads(m.body)["clientId"]) for m in queue.messages.values()]

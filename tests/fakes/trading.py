@@ -71,6 +71,18 @@ class Trading:
         self.drain()
         return self.planner.report(report.run.run_id)
 
+    def plan(self, run_id: str, trigger: str = "schedule") -> RunReport:
+        """Start the run and plan it, leaving its legs on the queue (not processed yet)."""
+        self.planner.start(run_id, trigger=trigger)
+        return self.plan_pages(run_id)
+
+    def plan_pages(self, run_id: str) -> RunReport:
+        """Plan the pages on the queue, leaving the legs they enqueue there."""
+        while pages := self.queue.take_pages():
+            for page in pages:
+                self.planner.plan_page(page)
+        return self.planner.report(run_id)
+
     def drain(self) -> DrainReport:
         return self.queue.drain(self.handle)
 
@@ -104,6 +116,7 @@ def build_trading(
         accounts=accounts,
         dfns=dfns,
         queue=queue,
+        planner=planner,
         transitions=transitions,
         settler=settler,
         catalog=catalog,

@@ -311,7 +311,7 @@ def test_a_crash_after_the_dfns_call_and_before_the_write_makes_exactly_one_tran
 
 def test_two_workers_on_the_same_leg_at_once_make_one_transfer(desk: Desk) -> None:
     client_id = desk.active("a")
-    desk.trading.planner.start("run-race", trigger="schedule")
+    desk.trading.plan("run-race")
     start = threading.Barrier(4)
 
     def deliver(_: int) -> str:
@@ -335,7 +335,7 @@ def test_pending_denied_budget_spent_and_revoked_mandates_are_skipped_without_a_
     pending = desk.authorise("pending")  # the officer has not decided
     denied = desk.authorise("denied")
     revoked = desk.active("revoked")
-    desk.trading.planner.start("run-skips", trigger="schedule")
+    desk.trading.plan("run-skips")
     desk.decide(denied, "Denied", "unknown exchange")  # after planning, before the worker
     desk.trading.mandates.revoke(revoked)  # likewise
     desk.clear_request_log()

@@ -63,6 +63,11 @@ def run(run_id: str, created_at: datetime = T0) -> OrderRun:
     return OrderRun(run_id=run_id, created_at=created_at, updated_at=created_at, trigger="schedule")
 
 
+def put(repo: OrdersRepository, orders: list[Order]) -> None:
+    for each in orders:
+        assert repo.create_order(each)
+
+
 def order(client_id: str, of: OrderRun, status: str = "planned") -> Order:
     return Order(
         client_id=client_id,
@@ -176,7 +181,7 @@ def test_a_run_is_created_once_and_a_replay_closes_its_breaker(store: Store) -> 
 def test_orders_are_keyed_by_run_and_client_and_written_from_the_version_read(store: Store) -> None:
     repo = store.repo
     first = run("run-1")
-    repo.put_new_orders([order("alice", first), order("bob", first)])
+    put(repo, [order("alice", first), order("bob", first)])
     assert not repo.create_order(order("alice", first))
     assert repo.create_order(order("carol", first))
 
@@ -200,7 +205,7 @@ def test_orders_are_keyed_by_run_and_client_and_written_from_the_version_read(st
 def test_an_order_is_found_from_its_transfer_external_id_within_its_client_only(store: Store) -> None:
     repo = store.repo
     first = run("run-1")
-    repo.put_new_orders([order("alice", first)])
+    put(repo, [order("alice", first)])
     created = run("run-2")
     repo.create_order(order("alice", created))
 
@@ -216,7 +221,7 @@ def test_a_clients_orders_list_newest_run_first_with_a_cursor(store: Store) -> N
     repo = store.repo
     runs = [run(f"run-{i}", T0 + timedelta(days=i)) for i in range(5)]
     for r in runs:
-        repo.put_new_orders([order("alice", r), order("bob", r)])
+        put(repo, [order("alice", r), order("bob", r)])
     repo.save_mandate(mandate("alice"), expected_version=None)  # other items of the client stay out
 
     seen: list[str] = []
@@ -240,7 +245,7 @@ def test_recent_orders_of_a_client_and_orders_of_a_run(store: Store) -> None:
     repo = store.repo
     runs = [run(f"run-{i}", T0 + timedelta(days=i)) for i in range(4)]
     for r in runs:
-        repo.put_new_orders([order("alice", r), order("bob", r)])
+        put(repo, [order("alice", r), order("bob", r)])
 
     recent = repo.iter_client_orders("alice", runs_since=T0 + timedelta(days=2))
     assert sorted(o.run_id for o in recent) == ["run-2", "run-3"]
@@ -251,7 +256,7 @@ def test_only_orders_awaiting_their_transfer_outcome_are_open(store: Store) -> N
     repo = store.repo
     r = run("run-1")
     statuses = ["planned", "submitted", "broadcasted", "confirmed", "skipped", "rejected"]
-    repo.put_new_orders([order(f"c{i}", r) for i in range(len(statuses))])
+    put(repo, [order(f"c{i}", r) for i in range(len(statuses))])
     for i, status in enumerate(statuses):
         current = repo.get_order(f"c{i}", "run-1", r.created_at)
         assert current is not None

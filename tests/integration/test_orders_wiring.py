@@ -14,9 +14,9 @@ import pytest
 from managed_accounts import wiring
 from managed_accounts.config import get_settings
 from managed_accounts.domain.models import Account
-from managed_accounts.domain.ports import LegMessage
+from managed_accounts.domain.ports import LegMessage, PlanningPage
 from managed_accounts.domain.trading import Mandate
-from managed_accounts.order_queue import SqsOrderLegQueue, leg_from_sqs_record
+from managed_accounts.order_queue import SqsOrderLegQueue, message_from_sqs_record
 
 import functions.orders.handler as orders_api
 import functions.orders.planner as planner_function
@@ -99,25 +99,43 @@ def _receive(wired: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _drain(wired: dict[str, Any]) -> list[str]:
+    """Plays the SQS event source until the queue is empty; the bodies it delivered."""
+    delivered: list[str] = []
+    while records := _receive(wired):
+        result = worker_function.handler({"Records": records}, FakeLambdaContext())
+        assert result == {"batchItemFailures": []}
+        for record in records:
+            wired["sqs"].delete_message(QueueUrl=wired["queue_url"], ReceiptHandle=record["receiptHandle"])
+        delivered += [r["body"] for r in records]
+    return delivered
+
+
 def test_a_scheduled_run_plans_onto_sqs_and_the_worker_skips_a_pending_mandate(wired: dict[str, Any]) -> None:
     for client_id in ("alice", "bob"):
         _seed_pending_mandate(client_id)
     schedule = {"source": "schedule", "task": "order-run", "scheduledTime": "2026-01-05T14:00:00Z"}
 
-    planned = planner_function.handler(schedule, FakeLambdaContext())
-    records = _receive(wired)
-    result = worker_function.handler({"Records": records}, FakeLambdaContext())
+    started = planner_function.handler(schedule, FakeLambdaContext())
+    delivered = _drain(wired)
     again = planner_function.handler(schedule, FakeLambdaContext())  # the schedule delivered twice
+    delivered_again = _drain(wired)
 
-    assert (planned["runId"], planned["planned"], planned["replayed"]) == ("sched-20260105T1400Z", 2, False)
-    assert sorted(leg_from_sqs_record(r).client_id for r in records) == ["alice", "bob"]
-    assert result == {"batchItemFailures": []}
+    assert (started["runId"], started["status"], started["replayed"]) == (
+        "sched-20260105T1400Z",
+        "planning",
+        False,
+    )
+    # A planning page, then one leg per mandate.
+    messages = [json.loads(body) for body in delivered]
+    assert messages[0] == {"runId": "sched-20260105T1400Z", "page": None, "planned": 0}
+    assert sorted(m["clientId"] for m in messages[1:]) == ["alice", "bob"]
     assert (again["runId"], again["replayed"], again["skipped"]) == (
         "sched-20260105T1400Z",
         True,
         {"total": 2, "byReason": {"destination_pending": 2}},
     )
-    assert _receive(wired) == []  # a final skip is not re-driven by the replay
+    assert len(delivered_again) == 1  # the replay's planning page: a final skip is not re-driven
     assert wired["dfns_built"] == []
 
 
@@ -142,8 +160,8 @@ def test_the_operator_route_reads_the_report_through_the_real_wiring(wired: dict
         orders_api.handler, rest_event("GET", "/accounts/me/trading-authorization", client_id="alice")
     )
 
-    assert (started.status, started.body["planned"]) == (202, 1)
-    assert (report.status, report.body["pending"]) == (200, 1)
+    assert (started.status, started.body["status"]) == (202, "planning")
+    assert (report.status, report.body["runId"]) == (200, "r-1")
     assert (mandate.status, mandate.body["status"]) == (200, "pending_approval")
     assert wired["dfns_built"] == []
 
@@ -154,14 +172,15 @@ def test_the_sqs_queue_sends_ten_per_batch_and_honours_a_visibility_change(wired
     with pytest.raises(ValueError, match="at most 10"):
         queue.enqueue([LegMessage("run-1", f"c{i}") for i in range(11)])
 
+    queue.enqueue_page(PlanningPage("run-1"))
     records = _receive(wired)
-    leg = leg_from_sqs_record(records[0])
+    messages = [message_from_sqs_record(r) for r in records]
+    leg = next(m for m in messages if isinstance(m, LegMessage))
     queue.retry_later(leg, 600)
     queue.retry_later(LegMessage("run-1", "ghost", receipt="not-a-receipt"), 5)  # logged, not raised
 
     assert (leg.run_id, leg.receive_count) == ("run-1", 1)
-    assert len(records) == 10
-    with pytest.raises(ValueError, match="not an order-leg message"):
-        leg_from_sqs_record({"body": "{}"})
-    with pytest.raises(ValueError, match="not an order-leg message"):
-        leg_from_sqs_record({"body": "not json"})
+    assert len(records) == 10  # ten of the eleven messages: one receive takes ten at most
+    for bad in ("{}", "not json", '{"runId": "r"}', '{"runId": 1, "clientId": "c"}'):
+        with pytest.raises(ValueError, match="not an order-run message"):
+            message_from_sqs_record({"body": bad})

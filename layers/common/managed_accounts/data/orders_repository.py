@@ -166,13 +166,6 @@ class DynamoOrdersRepository:
 
     # --- orders -------------------------------------------------------------------------------------
 
-    def put_new_orders(self, orders: Sequence[Order]) -> None:
-        """Orders of a run this process just created (none can exist yet), with their look-up items."""
-        with self._table.batch_writer() as batch:
-            for order in orders:
-                batch.put_item(Item=oi.order_to_item(order))
-                batch.put_item(Item=oi.external_id_item(order))
-
     def create_order(self, order: Order) -> bool:
         try:
             self._client.transact_write_items(

@@ -28,7 +28,7 @@ from managed_accounts.dfns.models import Erc20TransferBody, NativeTransferBody, 
 from managed_accounts.domain.mandates import MandateSettler
 from managed_accounts.domain.models import Account
 from managed_accounts.domain.order_outcomes import OrderTransitions
-from managed_accounts.domain.order_runs import owed_a_try
+from managed_accounts.domain.order_runs import OrderRunPlanner, owed_a_try
 from managed_accounts.domain.ports import (
     AccountsRepository,
     Clock,
@@ -37,6 +37,7 @@ from managed_accounts.domain.ports import (
     Metrics,
     OrderLegQueue,
     OrdersRepository,
+    PlanningPage,
 )
 from managed_accounts.domain.trading import (
     BUDGET_LOOKBACK,
@@ -92,6 +93,7 @@ class OrderLegWorker:
         accounts: AccountsRepository,
         dfns: DfnsGateway,
         queue: OrderLegQueue,
+        planner: OrderRunPlanner,
         transitions: OrderTransitions,
         settler: MandateSettler,
         catalog: ExchangeCatalog,
@@ -104,6 +106,7 @@ class OrderLegWorker:
         self._accounts = accounts
         self._dfns = dfns
         self._queue = queue
+        self._planner = planner
         self._transitions = transitions
         self._settler = settler
         self._catalog = catalog
@@ -112,6 +115,10 @@ class OrderLegWorker:
         self._metrics = metrics
         self._threshold = breaker_threshold
         self._paused_until: datetime | None = None  # a Retry-After that this worker is waiting out
+
+    def plan(self, page: PlanningPage) -> str:
+        """A planning page of a run (see ``order_runs.py``)."""
+        return self._outcome(f"planned:{self._planner.plan_page(page)}")
 
     def process(self, leg: LegMessage, time_left: Callable[[], float] | None = None) -> str:
         """Handles one delivery; returns what happened. Raises ``LegDeferred`` to send it back."""

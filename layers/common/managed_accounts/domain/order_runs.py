@@ -1,14 +1,16 @@
 """Order runs: the planner (scheduled, or ``POST /admin/order-runs``) and the run's report.
 
-The planner records the run, pages the planned mandates from their index (one page in memory at a
-time, never all of them), writes one order per mandate and enqueues one leg per order, ten per
-``SendMessageBatch``. The worker (``order_legs.py``) executes the legs.
+Starting a run records it (or, for an existing run id, marks a replay) and puts the first planning
+page on the queue; both answer at once, whatever the number of mandates. Each planning page (a queue
+message the worker hands back here) reads one page of the planned-mandates index, writes the orders
+that page lacks, enqueues one leg per order still owed a try, ten per ``SendMessageBatch``, and puts the
+next page on the queue: no invocation ever holds or walks the whole index.
 
-Replaying a run id is idempotent: the run's orders already exist (keyed by run id and client id), so
-the pass only writes the missing ones and re-enqueues those still owed a try: never processed
-(``planned``), abandoned by a dead worker (a stale ``claimed``), or skipped because the circuit breaker
-was open. Everything else (submitted, terminal, skipped for a reason about the mandate) stays as it is.
-A replay closes the breaker.
+Orders are keyed by run id and client id and created conditionally, so replaying a run id (or a planning
+page delivered twice) is idempotent: only missing orders are written, and only orders still owed a try
+are enqueued again: never processed (``planned``), abandoned by a dead worker (a stale ``claimed``), or
+skipped because the circuit breaker was open. Everything else (submitted, terminal, skipped for a
+reason about the mandate) stays as it is. A replay closes the breaker.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
-from managed_accounts.domain.ports import Clock, LegMessage, OrderLegQueue, OrdersRepository
+from managed_accounts.domain.ports import Clock, LegMessage, OrderLegQueue, OrdersRepository, PlanningPage
 from managed_accounts.domain.trading import (
     ORDER_CLAIM_LEASE,
     RETRYABLE_SKIPS,
@@ -86,36 +88,35 @@ class OrderRunPlanner:
         self._page_size = page_size
 
     def start(self, run_id: str | None, *, trigger: str) -> tuple[RunReport, bool]:
-        """Plans ``run_id`` (a new id when None); True as second value when the run existed (a replay)."""
+        """Records ``run_id`` (a new id when None) and queues its planning; True as second value when the
+        run existed (a replay)."""
         now = self._clock.now()
         run_id = validate_run_id(run_id) if run_id is not None else new_run_id(now)
         run = OrderRun(run_id=run_id, created_at=now, updated_at=now, trigger=trigger)
         created = self._orders.create_run(run)
         if not created:
-            run = self._orders.begin_replay(run_id, now)
-        logger.info("order run planning", extra={"runId": run_id, "replay": not created, "trigger": trigger})
-        planned = self._plan(run, fresh=created)
-        self._orders.finish_planning(run_id, planned, self._clock.now())
-        logger.info("order run planned", extra={"runId": run_id, "planned": planned})
+            self._orders.begin_replay(run_id, now)
+        self._queue.enqueue_page(PlanningPage(run_id))
+        logger.info("order run started", extra={"runId": run_id, "replay": not created, "trigger": trigger})
         return self.report(run_id), not created
 
-    def _plan(self, run: OrderRun, *, fresh: bool) -> int:
-        planned, cursor = 0, None
-        while True:
-            page = self._orders.list_planned_mandates(limit=self._page_size, cursor=cursor)
-            legs = self._new_legs(run, page.items) if fresh else self._owed_legs(run, page.items)
-            for start in range(0, len(legs), SQS_BATCH):
-                self._queue.enqueue(legs[start : start + SQS_BATCH])
-            planned += len(page.items)
-            if page.next_cursor is None:
-                return planned
-            cursor = page.next_cursor
-
-    def _new_legs(self, run: OrderRun, mandates: Sequence[Mandate]) -> list[LegMessage]:
-        """A run this call created has no orders yet: write them in batches, then enqueue them all."""
-        now = self._clock.now()
-        self._orders.put_new_orders([order_for(run, m, now) for m in mandates])
-        return [LegMessage(run.run_id, m.client_id) for m in mandates]
+    def plan_page(self, page: PlanningPage) -> int:
+        """Plans one page of the mandates index for the run; the number of legs it enqueued."""
+        run = self._orders.get_run(page.run_id)
+        if run is None:
+            logger.warning("a planning page of an unknown run", extra={"runId": page.run_id})
+            return 0
+        mandates = self._orders.list_planned_mandates(limit=self._page_size, cursor=page.cursor)
+        legs = self._owed_legs(run, mandates.items)
+        for start in range(0, len(legs), SQS_BATCH):
+            self._queue.enqueue(legs[start : start + SQS_BATCH])
+        planned = page.planned + len(mandates.items)
+        if mandates.next_cursor is not None:
+            self._queue.enqueue_page(PlanningPage(run.run_id, mandates.next_cursor, planned))
+        else:
+            self._orders.finish_planning(run.run_id, planned, self._clock.now())
+            logger.info("order run planned", extra={"runId": run.run_id, "planned": planned})
+        return len(legs)
 
     def _owed_legs(self, run: OrderRun, mandates: Sequence[Mandate]) -> list[LegMessage]:
         now = self._clock.now()

@@ -228,7 +228,6 @@ class OrdersRepository(Protocol):
     def record_dfns_success(self, run_id: str) -> None: ...
 
     # orders (legs)
-    def put_new_orders(self, orders: Sequence[Order]) -> None: ...
     def create_order(self, order: Order) -> bool: ...
     def get_order(self, client_id: str, run_id: str, run_created_at: datetime) -> Order | None: ...
     def get_orders(self, run: OrderRun, client_ids: Sequence[str]) -> dict[str, Order]: ...
@@ -252,10 +251,22 @@ class LegMessage:
     receive_count: int = 1
 
 
+@dataclass(frozen=True, slots=True)
+class PlanningPage:
+    """The next page of the mandates index to plan for a run (planning goes a page per message, so no
+    invocation ever holds or walks the whole index). ``cursor`` None: the first page."""
+
+    run_id: str
+    cursor: str | None = None
+    planned: int = 0  # mandates planned by the pages before this one
+    receipt: str = ""
+
+
 class OrderLegQueue(Protocol):
-    """The queue that spreads a run over worker invocations (SQS)."""
+    """The queue that spreads a run over worker invocations (SQS): planning pages and order legs."""
 
     def enqueue(self, legs: Sequence[LegMessage]) -> None: ...  # at most 10 (one SendMessageBatch)
+    def enqueue_page(self, page: PlanningPage) -> None: ...
     def retry_later(self, leg: LegMessage, delay_seconds: int) -> None: ...
 
 
