@@ -112,7 +112,8 @@ def test_data_access_per_function(template: Any) -> None:
         else:
             assert main >= DATA_WRITES, name
             assert "events:PutEvents" in actions(statements), name
-        assert bool(idempotency) == (name == "destinations"), name  # the one function keeping records
+        # The functions keeping Idempotency-Key records: destination requests and the orders commands.
+        assert bool(idempotency) == (name in ("destinations", "orders")), name
 
 
 def test_bootstrap_runs_as_a_custom_resource_on_deploy(template: Any) -> None:
