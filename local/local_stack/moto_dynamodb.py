@@ -8,12 +8,20 @@
    deep copy before applying it: a cost that grows with the table (a two-item transaction on a 16,000
    item table takes over a second), which would make the local stack's order runs crawl. Here the backup
    is of the items the transaction touches; on failure they are put back (or removed), so a cancelled
-   transaction still changes nothing. Only the local stack installs this (``MotoServer.start``).
+   transaction still changes nothing.
+3. **Queries that read their partition.** moto answers every query by sorting the whole table, then
+   filtering: 0.7 s for one client's items among 25,000. Here a query on the table reads only its
+   partition key's items, and a query on an index reads the items unsorted (moto sorts the matches
+   itself); results, order and paging are moto's own.
+
+Only the local stack installs this (``MotoServer.start``).
 """
 
 from __future__ import annotations
 
+import contextvars
 import copy
+import inspect
 import threading
 import types
 from collections.abc import Callable, Iterable
@@ -24,6 +32,8 @@ _install_lock = threading.Lock()
 _installed: list[bool] = []  # non-empty once installed
 
 Backup = tuple[str, dict[str, Any], dict[str, Any] | None]
+# While a query runs: (the table, its partition key or None for an index query).
+_query_scope: contextvars.ContextVar[tuple[Any, Any] | None] = contextvars.ContextVar("query", default=None)
 
 
 class AtomicApp:
@@ -66,7 +76,38 @@ def install_item_level_transactions() -> None:
                 raise
 
         setattr(models.DynamoDBBackend, "transact_write_items", transact_write_items)  # noqa: B010
+        _install_partition_queries(Table)
         _installed.append(True)
+
+
+def _install_partition_queries(table_class: Any) -> None:
+    all_items, query = table_class.all_items, table_class.query
+
+    def scoped_all_items(self: Any) -> list[Any]:
+        scope = _query_scope.get()
+        if scope is None or scope[0] is not self:
+            return list(all_items(self))  # scans keep moto's sorted order (their paging relies on it)
+        partition = scope[1]
+        if partition is None:  # an index query: moto filters and sorts the matches itself
+            buckets = self.items.values()
+            return [i for b in buckets for i in (b.values() if self.range_key_attr else [b])]
+        bucket = self.items.get(partition)
+        if bucket is None:
+            return []
+        return list(bucket.values()) if self.range_key_attr else [bucket]
+
+    signature = inspect.signature(query)
+
+    def scoped_query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(self, *args, **kwargs).arguments
+        token = _query_scope.set((self, None if bound.get("index_name") else bound.get("hash_key")))
+        try:
+            return query(self, *args, **kwargs)
+        finally:
+            _query_scope.reset(token)
+
+    setattr(table_class, "all_items", scoped_all_items)  # noqa: B010
+    setattr(table_class, "query", scoped_query)  # noqa: B010
 
 
 def _key_of(backend: Any, op_type: str, op: dict[str, Any]) -> dict[str, Any]:

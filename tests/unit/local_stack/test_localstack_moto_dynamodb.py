@@ -73,6 +73,52 @@ def test_a_successful_transaction_applies_every_item(table: Any) -> None:
     assert {i["PK"] for i in table.scan()["Items"]} == {"a", "b"}
 
 
+def test_queries_read_their_partition_with_dynamodbs_order_and_paging(table: Any) -> None:
+    with table.batch_writer() as batch:
+        for client in range(30):
+            for n in range(5):
+                item = {"PK": f"C#{client:02d}", "SK": f"O#{n}"}
+                if n == 0:
+                    item.update({"GSI2PK": "Q", "GSI2SK": f"{client:02d}"})
+                batch.put_item(Item=item)
+
+    newest = table.query(
+        KeyConditionExpression="PK = :p AND begins_with(SK, :o)",
+        ExpressionAttributeValues={":p": "C#07", ":o": "O#"},
+        ScanIndexForward=False,
+        Limit=2,
+    )
+    rest = table.query(
+        KeyConditionExpression="PK = :p AND begins_with(SK, :o)",
+        ExpressionAttributeValues={":p": "C#07", ":o": "O#"},
+        ScanIndexForward=False,
+        ExclusiveStartKey=newest["LastEvaluatedKey"],
+    )
+    queue: list[str] = []
+    start: dict[str, Any] = {}
+    while True:
+        page = table.query(
+            IndexName="GSI2",
+            KeyConditionExpression="GSI2PK = :q",
+            ExpressionAttributeValues={":q": "Q"},
+            Limit=7,
+            **start,
+        )
+        queue += [i["GSI2SK"] for i in page["Items"]]
+        if "LastEvaluatedKey" not in page:
+            break
+        start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+
+    assert [i["SK"] for i in newest["Items"]] == ["O#4", "O#3"]
+    assert [i["SK"] for i in rest["Items"]] == ["O#2", "O#1", "O#0"]
+    assert queue == [f"{c:02d}" for c in range(30)]
+    assert (
+        table.query(KeyConditionExpression="PK = :p", ExpressionAttributeValues={":p": "nobody"})["Items"]
+        == []
+    )
+    assert len(table.scan()["Items"]) == 150
+
+
 def test_the_atomic_app_serves_the_whole_body_of_one_request_at_a_time() -> None:
     def app(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
         start_response("200 OK", [])

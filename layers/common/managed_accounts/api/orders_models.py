@@ -164,6 +164,7 @@ class RunReportOut(ApiModel):
     rejected: int
     skipped: SkippedOut
     breaker: BreakerOut
+    last_change_at: datetime | None = Field(description="the latest change to any of the run's orders")
 
     @classmethod
     def of(cls, report: RunReport, *, replayed: bool = False) -> RunReportOut:
@@ -190,4 +191,5 @@ class RunReportOut(ApiModel):
                 threshold=report.breaker_threshold,
                 opened_at=run.breaker_opened_at,
             ),
+            last_change_at=report.last_change,
         )

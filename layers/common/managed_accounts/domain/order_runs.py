@@ -107,13 +107,14 @@ class OrderRunPlanner:
             logger.warning("a planning page of an unknown run", extra={"runId": page.run_id})
             return 0
         mandates = self._orders.list_planned_mandates(limit=self._page_size, cursor=page.cursor)
+        planned = page.planned + len(mandates.items)
+        if mandates.next_cursor is not None:
+            # The next page first: planning runs ahead of the legs (which a rate limit may slow down).
+            self._queue.enqueue_page(PlanningPage(run.run_id, mandates.next_cursor, planned))
         legs = self._owed_legs(run, mandates.items)
         for start in range(0, len(legs), SQS_BATCH):
             self._queue.enqueue(legs[start : start + SQS_BATCH])
-        planned = page.planned + len(mandates.items)
-        if mandates.next_cursor is not None:
-            self._queue.enqueue_page(PlanningPage(run.run_id, mandates.next_cursor, planned))
-        else:
+        if mandates.next_cursor is None:
             self._orders.finish_planning(run.run_id, planned, self._clock.now())
             logger.info("order run planned", extra={"runId": run.run_id, "planned": planned})
         return len(legs)
@@ -139,10 +140,11 @@ class OrderRunPlanner:
             raise NotFound("no such order run")
         by_status: Counter[str] = Counter()
         skipped: Counter[str] = Counter()
-        transfers = 0
+        transfers, last_change = 0, None
         for order in self._orders.iter_run_orders(run.run_id):
             by_status[order.status] += 1
             transfers += order.transfer_id is not None
+            last_change = max(last_change or order.updated_at, order.updated_at)
             if order.status == "skipped":
                 skipped[order.reason or "unknown"] += 1
-        return RunReport(run, self._threshold, dict(by_status), dict(skipped), transfers)
+        return RunReport(run, self._threshold, dict(by_status), dict(skipped), transfers, last_change)

@@ -304,6 +304,7 @@ class RunReport:
     by_status: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
     transfers: int = 0  # orders a Dfns transfer exists for
+    last_change: datetime | None = None  # the latest change to any of the run's orders
 
     def count(self, *statuses: str) -> int:
         return sum(self.by_status.get(s, 0) for s in statuses)
