@@ -40,7 +40,7 @@ def handler(
     def process(record: SQSRecord) -> str:
         message = message_from_sqs_record(record.raw_event)
         if isinstance(message, PlanningPage):
-            return legs.plan(message)
+            return legs.plan(message, time_left)
         return legs.process(message, time_left)
 
     # One processor per invocation: it holds the batch's results (and the local stack's worker runs

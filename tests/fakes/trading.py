@@ -80,7 +80,7 @@ class Trading:
         """Plan the pages on the queue, leaving the legs they enqueue there."""
         while pages := self.queue.take_pages():
             for page in pages:
-                self.planner.plan_page(page)
+                self.planner.plan(page)
         return self.planner.report(run_id)
 
     def drain(self) -> DrainReport:

@@ -104,9 +104,26 @@ def test_the_planner_pages_the_index_and_sends_ten_legs_per_batch(desk: Desk) ->
     assert (started.run.status, started.legs) == ("planning", 0)  # answered before any page is planned
     assert (report.run.status, report.run.planned) == ("planned", 23)
     assert report.by_status == {"planned": 23}
-    assert [p.planned for p in desk.trading.queue.pages] == [0, 7, 14, 21]  # a page per message
+    assert [p.planned for p in desk.trading.queue.pages] == [0]  # one message planned every page
     assert sorted(leg.client_id for leg in desk.trading.queue.sent) == clients
     assert max(desk.trading.queue.batch_sizes) <= 10
+
+
+def test_planning_stops_short_of_the_invocation_deadline_and_queues_the_next_page(desk: Desk) -> None:
+    desk.active(*[f"client-{i:02d}" for i in range(10)])
+    desk.trading.planner._page_size = 4
+    desk.trading.planner.start("run-1", trigger="schedule")
+    (first,) = desk.trading.queue.take_pages()
+
+    enqueued = desk.trading.planner.plan(first, time_left=lambda: 1.0)  # no time for a second page
+
+    assert enqueued == 4
+    (next_page,) = desk.trading.queue.take_pages()
+    assert (next_page.run_id, next_page.planned) == ("run-1", 4)
+    assert desk.trading.planner.report("run-1").run.status == "planning"
+    desk.trading.planner.plan(next_page)
+    report = desk.trading.planner.report("run-1")
+    assert (report.run.status, report.run.planned, report.legs) == ("planned", 10, 10)
 
 
 def test_replaying_a_finished_run_changes_nothing(desk: Desk) -> None:

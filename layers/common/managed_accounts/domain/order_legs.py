@@ -116,9 +116,9 @@ class OrderLegWorker:
         self._threshold = breaker_threshold
         self._paused_until: datetime | None = None  # a Retry-After that this worker is waiting out
 
-    def plan(self, page: PlanningPage) -> str:
+    def plan(self, page: PlanningPage, time_left: Callable[[], float] | None = None) -> str:
         """A planning page of a run (see ``order_runs.py``)."""
-        return self._outcome(f"planned:{self._planner.plan_page(page)}")
+        return self._outcome(f"planned:{self._planner.plan(page, time_left)}")
 
     def process(self, leg: LegMessage, time_left: Callable[[], float] | None = None) -> str:
         """Handles one delivery; returns what happened. Raises ``LegDeferred`` to send it back."""

@@ -1,10 +1,11 @@
 """Order runs: the planner (scheduled, or ``POST /admin/order-runs``) and the run's report.
 
 Starting a run records it (or, for an existing run id, marks a replay) and puts the first planning
-page on the queue; both answer at once, whatever the number of mandates. Each planning page (a queue
+page on the queue; both answer at once, whatever the number of mandates. A planning page (a queue
 message the worker hands back here) reads one page of the planned-mandates index, writes the orders
-that page lacks, enqueues one leg per order still owed a try, ten per ``SendMessageBatch``, and puts the
-next page on the queue: no invocation ever holds or walks the whole index.
+that page lacks and enqueues one leg per order still owed a try, ten per ``SendMessageBatch``; then
+the next page, while the invocation has time, or the next page goes back on the queue. One page is in
+memory at a time, and no invocation outlives its timeout however long the index.
 
 Orders are keyed by run id and client id and created conditionally, so replaying a run id (or a planning
 page delivered twice) is idempotent: only missing orders are written, and only orders still owed a try
@@ -16,7 +17,7 @@ reason about the mandate) stays as it is. A replay closes the breaker.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from managed_accounts.domain.ports import Clock, LegMessage, OrderLegQueue, OrdersRepository, PlanningPage
@@ -37,6 +38,8 @@ from managed_accounts.logs import get_logger
 logger = get_logger("order-runs")
 
 SQS_BATCH = 10  # SendMessageBatch takes at most ten messages
+# Stop planning pages when less than this is left of the invocation (seconds): the rest is re-queued.
+PLANNING_RESERVE_SECONDS = 20.0
 
 
 def order_for(run: OrderRun, mandate: Mandate, now: datetime) -> Order:
@@ -100,24 +103,37 @@ class OrderRunPlanner:
         logger.info("order run started", extra={"runId": run_id, "replay": not created, "trigger": trigger})
         return self.report(run_id), not created
 
-    def plan_page(self, page: PlanningPage) -> int:
-        """Plans one page of the mandates index for the run; the number of legs it enqueued."""
+    def plan(self, page: PlanningPage, time_left: Callable[[], float] | None = None) -> int:
+        """Plans the run from ``page`` on, a page at a time, while the invocation has time; a page it has
+        no time for goes back on the queue. The number of legs enqueued."""
+        enqueued, current = 0, page
+        while True:
+            more, legs = self.plan_page(current)
+            enqueued += legs
+            if more is None:
+                return enqueued
+            if time_left is not None and time_left() < PLANNING_RESERVE_SECONDS:
+                self._queue.enqueue_page(more)
+                return enqueued
+            current = more
+
+    def plan_page(self, page: PlanningPage) -> tuple[PlanningPage | None, int]:
+        """One page of the mandates index: its missing orders written, its owed legs enqueued. Returns
+        the next page (None after the last, once the run is marked planned) and the legs enqueued."""
         run = self._orders.get_run(page.run_id)
         if run is None:
             logger.warning("a planning page of an unknown run", extra={"runId": page.run_id})
-            return 0
+            return None, 0
         mandates = self._orders.list_planned_mandates(limit=self._page_size, cursor=page.cursor)
-        planned = page.planned + len(mandates.items)
-        if mandates.next_cursor is not None:
-            # The next page first: planning runs ahead of the legs (which a rate limit may slow down).
-            self._queue.enqueue_page(PlanningPage(run.run_id, mandates.next_cursor, planned))
         legs = self._owed_legs(run, mandates.items)
         for start in range(0, len(legs), SQS_BATCH):
             self._queue.enqueue(legs[start : start + SQS_BATCH])
-        if mandates.next_cursor is None:
-            self._orders.finish_planning(run.run_id, planned, self._clock.now())
-            logger.info("order run planned", extra={"runId": run.run_id, "planned": planned})
-        return len(legs)
+        planned = page.planned + len(mandates.items)
+        if mandates.next_cursor is not None:
+            return PlanningPage(run.run_id, mandates.next_cursor, planned), len(legs)
+        self._orders.finish_planning(run.run_id, planned, self._clock.now())
+        logger.info("order run planned", extra={"runId": run.run_id, "planned": planned})
+        return None, len(legs)
 
     def _owed_legs(self, run: OrderRun, mandates: Sequence[Mandate]) -> list[LegMessage]:
         now = self._clock.now()
