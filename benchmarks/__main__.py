@@ -141,6 +141,40 @@ def _local_stack_section() -> list[str]:
     ]
 
 
+def _order_run_section() -> list[str]:
+    data = _json_of("benchmarks.order_run")
+    routes = ", ".join(f"{r} ×{n}" for r, n in data["dfnsRequestsByRoute"].items())
+    once = data["transfersPerWallet"]
+    report = data["report"]
+    return [
+        "## An order run of 2,000 mandates (local stack, sandbox rate-limited)",
+        "",
+        f"`benchmarks.order_run`: {data['mandates']} clients with an active mandate, set up through the",
+        "product's services; the sandbox then limits Dfns to "
+        f"{data['rateLimitPerMinute']} requests a minute (fixed 60 s windows)",
+        "and an operator starts the run (`POST /admin/order-runs`). The local SQS event source runs the",
+        f"worker with concurrency {data['workerConcurrency']} and batches of {data['workerBatchSize']}."
+        " DESIGN.md §7:",
+        "every leg submitted exactly once, finishing close to the bound the rate limit sets.",
+        "",
+        "| measure | value |",
+        "| --- | ---: |",
+        f"| setup ({data['mandates']} onboarded, funded, authorised) | {data['setupSeconds']} s |",
+        f"| `POST /admin/order-runs` answered (run recorded, page 1 queued) | {data['answeredSeconds']} s |",
+        f"| planning done (index pages via the queue, legs in batches of 10) | {data['planningSeconds']} s |",
+        f"| run, from the POST until no leg is pending | {data['runSeconds']} s |",
+        f"| rate-limit bound (3 requests a leg / limit) | {data['rateLimitBoundSeconds']} s |",
+        f"| ratio to the bound | {data['ratioToBound']} |",
+        f"| the sandbox's last window opens at | {data['lastWindowOpensSeconds']} s |",
+        f"| legs planned / submitted / pending | {report['planned']} / {report['submitted']} "
+        f"/ {report['pending']} |",
+        f"| skipped / breaker open | {report['skipped']['total']} / {report['breaker']['open']} |",
+        f"| wallets with exactly one transfer of the run (none, more) | {once['exactlyOne']} "
+        f"({once['none']}, {once['moreThanOne']}) |",
+        f"| Dfns requests during the run (429s included) | {data['dfnsRequests']}: {routes} |",
+    ]
+
+
 def main() -> None:
     runs = int(os.environ.get("BENCH_RUNS", "7"))
     sections = [
@@ -149,6 +183,7 @@ def main() -> None:
         _reports_section(),
         _sandbox_section(),
         _local_stack_section(),
+        _order_run_section(),
     ]
     header = [
         "# Benchmarks",

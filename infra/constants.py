@@ -43,5 +43,10 @@ ONBOARDING_STUCK_METRIC = "OnboardingStuck"
 # cap (it is fetched again in narrower windows), and a run that ended before catching up.
 AUDIT_EXPORT_TRUNCATED_METRIC = "AuditExportTruncated"
 AUDIT_INGEST_STOPPED_METRIC = "AuditIngestStopped"
-ORDER_LEG_MAX_RECEIVES = 3
-ORDER_LEG_VISIBILITY = Duration.minutes(2)
+# A leg deferred for a rate limit or a Dfns outage goes back with its visibility set to Retry-After (or a
+# backoff) and counts a receive each time: enough receives that a rate-limited run is not dead-lettered.
+ORDER_LEG_MAX_RECEIVES = 8
+# AWS's advice for an SQS event source: a visibility timeout of at least six times the function's timeout.
+ORDER_WORKER_TIMEOUT = Duration.seconds(60)
+ORDER_LEG_VISIBILITY = Duration.minutes(6)
+ORDER_PLANNER_TIMEOUT = Duration.minutes(1)

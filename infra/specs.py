@@ -2,10 +2,10 @@
 
 The API functions are the ``function`` names of ``managed_accounts.routes.ROUTES``; each needs an entry here
 (same id, same folder, ``handler.handler``). Functions outside the route table (the reconciler, the
-bootstrap, later the order planner and worker) are listed here only. Adding a function is a data change:
-a route (if it serves one) and a spec; the constructs derive the function, its role, its schedules, its
-queue wiring and the API's throttles from them, and ``function_specs`` fails the synth when the two
-disagree or a spec asks for something that does not exist.
+bootstrap, the order-run planner and the order-leg worker) are listed here only. Adding a function is a
+data change: a route (if it serves one) and a spec; the constructs derive the function, its role, its
+schedules, its queue wiring and the API's throttles from them, and ``function_specs`` fails the synth
+when the two disagree or a spec asks for something that does not exist.
 
 DynamoDB actions are IAM action names without the ``dynamodb:`` prefix. A transaction needs the action of
 each of its parts (``Put`` -> ``PutItem``, ``Update`` -> ``UpdateItem``, ``Delete`` -> ``DeleteItem``,
@@ -31,6 +31,8 @@ from infra.constants import (
     BOOTSTRAP_TIMEOUT,
     FUNCTIONS_DIR,
     ORDER_LEG_VISIBILITY,
+    ORDER_PLANNER_TIMEOUT,
+    ORDER_WORKER_TIMEOUT,
     RECONCILE_EVERY,
     RECONCILER_TIMEOUT,
 )
@@ -53,6 +55,14 @@ DYNAMODB_ACTIONS = frozenset(
 INDEXES = frozenset(
     index["IndexName"] for index in schema.main_table_definition("-")["GlobalSecondaryIndexes"]
 )
+
+
+class SpecError(ValueError):
+    """The route table and the function specs disagree, or a spec names something that does not exist."""
+
+
+# EventBridge Scheduler puts the invocation's slot in the payload in place of this placeholder.
+SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
 
 SecretAccess = Literal["none", "read", "read_write"]
 QueueAccess = Literal["none", "send", "consume"]
@@ -87,12 +97,19 @@ EVENT_PUBLISHER_PARTITIONS = (OUTBOX_CLEANUP, DFNS_REFERENCES)
 
 @dataclass(frozen=True, slots=True)
 class ScheduleSpec:
-    """An EventBridge Scheduler schedule that invokes the function with ``payload``."""
+    """An EventBridge Scheduler schedule that invokes the function with ``payload``: every ``every``, or
+    on the expression (``rate(…)``/``cron(…)``, UTC) the stage's settings hold in the field ``setting``."""
 
     id: str  # construct id, e.g. "Reconcile"
-    every: Duration
     payload: Mapping[str, Any]
     description: str
+    every: Duration | None = None
+    setting: str | None = None  # a ``Settings`` field, e.g. "order_run_schedule"
+    retries: int = 0  # a missed periodic job is simply the next one
+
+    def __post_init__(self) -> None:
+        if (self.every is None) == (self.setting is None):
+            raise SpecError(f"schedule {self.id}: give either every or setting")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +125,9 @@ class FunctionSpec:
     dfns_credentials: SecretAccess = "read"  # the service-account secret
     webhook_hmac: SecretAccess = "none"  # the webhook secret (its HMAC key)
     events: bool = False  # puts domain events on the bus
-    order_legs: QueueAccess = "none"  # "send": enqueues order legs; "consume": the queue invokes it
+    # "send": enqueues order legs; "consume": the queue invokes it, and it enqueues (planning pages become
+    # legs and the next page) and defers (ChangeMessageVisibility) legs itself.
+    order_legs: QueueAccess = "none"
     schedules: tuple[ScheduleSpec, ...] = field(default=())
 
 
@@ -134,6 +153,16 @@ class FunctionSpec:
 # - audit-ingest: the watermark (GetItem, conditional UpdateItem), the directory (GetItem), accounts by
 #   wallet and requests by approval (Query on GSI1), audit entries (UpdateItem upserts). It publishes
 #   nothing and batch-writes nothing.
+# - orders: mandates (GetItem, conditional PutItem) and their exchange address through the destination flow
+#   (as destinations above); starting a run: the run (conditional PutItem, UpdateItem for a replay, GetItem),
+#   its report from the run's orders (Query on GSI1), its first planning page onto the queue; the client's
+#   orders (Query). Idempotency-Key records as destinations.
+# - order-planner: the scheduled start of a run, as the orders function starts one. No Dfns, no events.
+# - order-worker: planning pages (the mandates' GSI2 queue, the run's existing orders by BatchGetItem, new
+#   orders with their externalId pointer in one transaction of two Puts) and legs (the account and mirror,
+#   the mandate, the order claimed and saved conditionally with its events, the run's breaker counters by
+#   UpdateItem, the client's recent orders for the count budget by Query); one Dfns transfer per leg.
+#   Webhooks and the reconciler move orders forward too (the open orders' GSI2 queue, the externalId pointer).
 # - bootstrap: Dfns and the webhook secret (it writes the secret Dfns shows once), and the shared policy
 #   ids in their one registry item (SHARED_POLICY_REGISTRY).
 SPECS: tuple[FunctionSpec, ...] = (
@@ -173,9 +202,9 @@ SPECS: tuple[FunctionSpec, ...] = (
         schedules=(
             ScheduleSpec(
                 "Reconcile",
-                RECONCILE_EVERY,
                 {"source": "schedule", "task": "reconcile"},
                 "Pull from Dfns what a webhook missed; relay unpublished events; check tags and whitelists",
+                every=RECONCILE_EVERY,
             ),
         ),
     ),
@@ -195,11 +224,51 @@ SPECS: tuple[FunctionSpec, ...] = (
         schedules=(
             ScheduleSpec(
                 "AuditIngest",
-                AUDIT_INGEST_EVERY,
                 {"source": "schedule", "task": "audit-ingest"},
                 "File Dfns audit-log rows in the clients' audit trails, from the stored watermark",
+                every=AUDIT_INGEST_EVERY,
             ),
         ),
+    ),
+    FunctionSpec(
+        "orders",
+        "orders",
+        table=("GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"),
+        indexes=("GSI1",),
+        partitions=EVENT_PUBLISHER_PARTITIONS,
+        idempotency=("GetItem", "PutItem", "UpdateItem", "DeleteItem"),
+        events=True,
+        order_legs="send",
+    ),
+    FunctionSpec(
+        "order-planner",
+        "orders",
+        "planner.handler",
+        timeout=ORDER_PLANNER_TIMEOUT,
+        table=("GetItem", "PutItem", "UpdateItem"),
+        indexes=("GSI1",),
+        dfns_credentials="none",
+        order_legs="send",
+        schedules=(
+            ScheduleSpec(
+                "OrderRun",
+                {"source": "schedule", "task": "order-run", "scheduledTime": SCHEDULED_TIME},
+                "Start the order run of this slot (its run id comes from the slot: a repeat is a replay)",
+                setting="order_run_schedule",
+                retries=3,  # the run id comes from the slot: a retried start replays the same run
+            ),
+        ),
+    ),
+    FunctionSpec(
+        "order-worker",
+        "orders",
+        "worker.handler",
+        timeout=ORDER_WORKER_TIMEOUT,
+        table=("GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem"),
+        indexes=("GSI2",),
+        partitions=EVENT_PUBLISHER_PARTITIONS,
+        events=True,
+        order_legs="consume",
     ),
     FunctionSpec(
         "bootstrap",
@@ -216,10 +285,6 @@ BOOTSTRAP_ID = "bootstrap"  # the custom resource's function
 def construct_name(function_id: str) -> str:
     """``audit-ingest`` -> ``AuditIngest``: the function's construct (and alarm) name."""
     return "".join(part[:1].upper() + part[1:] for part in function_id.split("-"))
-
-
-class SpecError(ValueError):
-    """The route table and the function specs disagree, or a spec names something that does not exist."""
 
 
 def function_specs(

@@ -18,7 +18,7 @@ from infra.capabilities.api import ApiConstruct
 from infra.capabilities.data import DataConstruct
 from infra.capabilities.dfns_bootstrap import DfnsBootstrapConstruct
 from infra.capabilities.events import EventsConstruct
-from infra.capabilities.functions import FunctionsConstruct
+from infra.capabilities.functions import FunctionsConstruct, OrderWorkerScaling
 from infra.capabilities.observability import ObservabilityConstruct
 from infra.capabilities.schedules import SchedulesConstruct
 from infra.capabilities.secrets import SecretsConstruct
@@ -74,12 +74,15 @@ class ManagedAccountsStack(Stack):
             secrets=self.secrets,
             bus=self.events.bus,
             order_queue=self.schedules.order_queue,
+            order_worker=OrderWorkerScaling(
+                settings.order_worker_concurrency, settings.order_worker_batch_size
+            ),
             log_retention=retention,
         )
         functions = self.functions.functions
         for spec in checked:
             for schedule in spec.schedules:
-                self.schedules.add(schedule, functions[spec.id])
+                self.schedules.add(schedule, functions[spec.id], settings)
         self.api = ApiConstruct(
             self,
             "Api",

@@ -1,10 +1,12 @@
 """One Lambda per ``FunctionSpec`` (``infra/specs.py``: the route table's functions, the reconciler, the
-bootstrap): each with its own role holding exactly what its spec declares, an explicit log group, X-Ray
-tracing, ARM64, the common layer and the settings."""
+audit-log ingestion, the order-run planner and worker, the bootstrap): each with its own role holding
+exactly what its spec declares, an explicit log group, X-Ray tracing, ARM64, the common layer and the
+settings."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,14 @@ from infra.nag import acknowledge
 from infra.specs import FunctionSpec, construct_name
 
 
+@dataclass(frozen=True, slots=True)
+class OrderWorkerScaling:
+    """The order-leg worker's SQS event source: at most ``concurrency`` invocations of ``batch_size`` legs."""
+
+    concurrency: int
+    batch_size: int
+
+
 class FunctionsConstruct(Construct):
     def __init__(
         self,
@@ -46,6 +56,7 @@ class FunctionsConstruct(Construct):
         secrets: SecretsConstruct,
         bus: events.IEventBus,
         order_queue: sqs.IQueue,
+        order_worker: OrderWorkerScaling,
         log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -58,6 +69,7 @@ class FunctionsConstruct(Construct):
             description="managed_accounts package and its runtime dependencies",
         )
         self._data, self._secrets, self._bus, self._order_queue = data, secrets, bus, order_queue
+        self._order_worker = order_worker
         env = {
             **environment,
             "TABLE_NAME": data.table.table_name,
@@ -127,12 +139,18 @@ class FunctionsConstruct(Construct):
         self._grant_secrets(role, spec)
         if spec.events:
             self._bus.grant_put_events_to(role)
-        if spec.order_legs == "send":
+        if spec.order_legs != "none":
             self._order_queue.grant_send_messages(role)
-        elif spec.order_legs == "consume":
-            # Each leg is reported on its own: a failed leg is retried (then dead-lettered) alone.
+        if spec.order_legs == "consume":
+            # Each leg is reported on its own: a failed leg is retried (then dead-lettered) alone. The
+            # bounded concurrency keeps a run under the Dfns rate limit (ORDER_WORKER_CONCURRENCY).
             function.add_event_source(
-                sources.SqsEventSource(self._order_queue, batch_size=10, report_batch_item_failures=True)
+                sources.SqsEventSource(
+                    self._order_queue,
+                    batch_size=self._order_worker.batch_size,
+                    max_concurrency=self._order_worker.concurrency,
+                    report_batch_item_failures=True,
+                )
             )
 
     def _grant_data(self, role: iam.IRole, spec: FunctionSpec) -> None:

@@ -1,5 +1,5 @@
-"""The order-leg queue and its DLQ, and the EventBridge Scheduler schedules the function specs declare
-(today: reconciliation every 5 minutes; the order-run planner joins it as a spec)."""
+"""The order-leg queue and its DLQ, and the EventBridge Scheduler schedules the function specs declare:
+reconciliation and audit-log ingestion every 5 minutes, order runs on the stage's ``orderRunSchedule``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+from managed_accounts.config import Settings
 
 from infra.constants import ORDER_LEG_MAX_RECEIVES, ORDER_LEG_VISIBILITY
 from infra.nag import acknowledge, arn_wildcard
@@ -41,21 +42,27 @@ class SchedulesConstruct(Construct):
             ),
         )
 
-    def add(self, spec: ScheduleSpec, function: lambda_.IFunction) -> scheduler.Schedule:
+    def add(self, spec: ScheduleSpec, function: lambda_.IFunction, settings: Settings) -> scheduler.Schedule:
         if spec.id in self.schedules:
             raise ValueError(f"two schedules named {spec.id}")
+        if spec.every is not None:
+            expression = scheduler.ScheduleExpression.rate(spec.every)
+            max_age = Duration.minutes(min(max(1, int(spec.every.to_minutes())), 24 * 60))
+        else:
+            # Settings validated it as rate(…) or cron(…); Scheduler reads it in UTC.
+            expression = scheduler.ScheduleExpression.expression(str(getattr(settings, str(spec.setting))))
+            max_age = Duration.hours(1)
         schedule = scheduler.Schedule(
             self,
             spec.id,
-            schedule=scheduler.ScheduleExpression.rate(spec.every),
+            schedule=expression,
             description=spec.description,
-            # A missed run is simply the next one: no retries piling up behind a slow Dfns.
             target=scheduler_targets.LambdaInvoke(
                 function,
                 input=scheduler.ScheduleTargetInput.from_object(dict(spec.payload)),
                 role=self.role,
-                retry_attempts=0,
-                max_event_age=Duration.minutes(min(max(1, int(spec.every.to_minutes())), 24 * 60)),
+                retry_attempts=spec.retries,
+                max_event_age=max_age,
             ),
         )
         acknowledge(

@@ -48,7 +48,13 @@ class MotoServer:
         self._started = False
 
     def start(self) -> None:
+        from local_stack.moto_dynamodb import AtomicApp, install_item_level_transactions
+
+        install_item_level_transactions()  # transactions cost the items they touch, not the table
         self._server.start()
+        wsgi_server = self._server._server
+        assert wsgi_server is not None
+        wsgi_server.app = AtomicApp(wsgi_server.app)  # each request atomic, as on AWS
         self._started = True
 
     @property

@@ -76,6 +76,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--aws-port", type=int, default=_env_int("MANAGED_ACCOUNTS_AWS_PORT", 3002))
     run.add_argument("--reconcile-seconds", type=float, default=60.0, help="reconciler schedule")
     run.add_argument(
+        "--order-run-schedule",
+        default=os.environ.get("MANAGED_ACCOUNTS_ORDER_RUN_SCHEDULE", "rate(1 hour)"),
+        help="order runs: an EventBridge Scheduler expression, rate(...) or cron(...) in UTC",
+    )
+    run.add_argument(
         "--no-realtime", action="store_true", help="sandbox transfers advance only via POST /sandbox/clock"
     )
     run.add_argument(
@@ -143,6 +148,7 @@ def _run(args: argparse.Namespace) -> int:
         aws_port=args.aws_port,
         state_dir=_state_dir(args),
         reconcile_seconds=args.reconcile_seconds,
+        order_run_schedule=args.order_run_schedule,
         sandbox_realtime=not args.no_realtime,
     )
     stop = threading.Event()
@@ -219,6 +225,7 @@ def usage(info: dict[str, Any], state_dir: Path, log_path: Path) -> str:
     """The banner `make run` prints once the stack is up: the links and the commands to try, each one
     runnable as printed in a second terminal."""
     api = info["apiUrl"]
+    schedule = info.get("orderRunSchedule", "the order-run schedule")
     commands = [
         *_second_terminal_setup(state_dir),
         "TOKEN=$(make -s token CLIENT=alice)",
@@ -230,6 +237,14 @@ def usage(info: dict[str, Any], state_dir: Path, log_path: Path) -> str:
         "make approvals                 # what the compliance officer sees",
         "make approve                   # their signed decision (or: make deny REASON=unknown)",
         f'curl -s {api}/accounts/me/destinations -H "Authorization: Bearer $TOKEN"',
+        f'curl -s -X PUT {api}/accounts/me/trading-authorization -H "Authorization: Bearer $TOKEN" \\',
+        "     -H 'Content-Type: application/json' "
+        + """-d '{"exchange": "sandbox-exchange", "asset": "ETH", "amountPerRun": "0.05"}'""",
+        "make approve                   # the exchange's deposit address, approved like any destination",
+        f"OPS=$(make -s token CLIENT=ops OPERATOR=1)   # order runs also start on {schedule}",
+        f'curl -s -X POST {api}/admin/order-runs -H "Authorization: Bearer $OPS" \\',
+        "     -H 'Content-Type: application/json' -d '{}'",
+        f'curl -s {api}/accounts/me/orders -H "Authorization: Bearer $TOKEN"',
         "make demo                      # the whole story, narrated",
     ]
     try_it = "\n".join(f"  {line}" for line in commands)

@@ -17,6 +17,16 @@ from local_stack.aws import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY, REGION, 
 
 EXCHANGE = "sandbox-exchange"
 EXCHANGE_NETWORKS = ("EthereumSepolia", "BaseSepolia", "ArbitrumSepolia", "PolygonAmoy")
+# What the local exchange takes: each network's native asset (as the sandbox prices it), and USDC on
+# Ethereum Sepolia (Circle's Sepolia contract; the sandbox has no price for it unless configured, so
+# the limit profiles' amount rules block it there: fail closed).
+NATIVE_ASSETS = {
+    "EthereumSepolia": "ETH",
+    "BaseSepolia": "ETH",
+    "ArbitrumSepolia": "ETH",
+    "PolygonAmoy": "POL",
+}
+SEPOLIA_USDC = "0x1c7d4b196cb0c7b01d743fbc6116a902379c7238"
 LIMIT_PROFILE = "standard"
 # Limits of the local ``standard`` profile: big enough for a demo, small enough to see them bite.
 STANDARD_LIMITS = {"amountLimitUsd": 10_000, "velocityAmountUsd": 25_000, "countLimit": 20}
@@ -37,13 +47,12 @@ class HandlerEnvironmentInputs:
     network: str = "EthereumSepolia"
     frontend_origins: tuple[str, ...] = ("http://localhost:5173",)
     whitelist_action: str = "Block"
+    order_run_schedule: str = "rate(1 hour)"
 
 
 def handler_environment(inputs: HandlerEnvironmentInputs) -> dict[str, str]:
     names = inputs.names
-    exchanges = {
-        EXCHANGE: {"depositAddresses": {net: exchange_deposit_address(net) for net in EXCHANGE_NETWORKS}}
-    }
+    exchanges = {EXCHANGE: local_exchange()}
     return {
         "STAGE": "local",
         "SERVICE_NAME": "managed-accounts",
@@ -59,6 +68,7 @@ def handler_environment(inputs: HandlerEnvironmentInputs) -> dict[str, str]:
         "LIMIT_PROFILES": json.dumps({LIMIT_PROFILE: STANDARD_LIMITS}),
         "EXCHANGES": json.dumps(exchanges),
         "WHITELIST_ACTION": inputs.whitelist_action,
+        "ORDER_RUN_SCHEDULE": inputs.order_run_schedule,
         "COMPLIANCE_APPROVER_IDS": json.dumps(list(inputs.compliance_approver_ids)),
         "FRONTEND_ORIGINS": json.dumps(list(inputs.frontend_origins)),
         "AWS_ENDPOINT_URL": inputs.aws_endpoint_url,
@@ -72,6 +82,20 @@ def handler_environment(inputs: HandlerEnvironmentInputs) -> dict[str, str]:
         # The demo shows Dfns's audit-log rows in the trail within a minute or two, not after the
         # deployed two minutes of settling plus the schedule.
         "AUDIT_INGEST_SETTLE_SECONDS": "5",
+    }
+
+
+def local_exchange() -> dict[str, object]:
+    """``sandbox-exchange``: a deposit address per network and the assets it takes there."""
+    assets: dict[str, list[dict[str, object]]] = {
+        net: [{"symbol": NATIVE_ASSETS[net], "decimals": 18}] for net in EXCHANGE_NETWORKS
+    }
+    assets["EthereumSepolia"].append(
+        {"symbol": "USDC", "kind": "Erc20", "contract": SEPOLIA_USDC, "decimals": 6}
+    )
+    return {
+        "depositAddresses": {net: exchange_deposit_address(net) for net in EXCHANGE_NETWORKS},
+        "assets": assets,
     }
 
 

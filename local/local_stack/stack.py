@@ -35,7 +35,8 @@ from local_stack.notifications import (
     NotificationWatcher,
     create_notification_route,
 )
-from local_stack.scheduler import LocalScheduler, ScheduledJob
+from local_stack.queue_worker import LocalQueueWorker
+from local_stack.scheduler import LocalScheduler, ScheduledJob, job_on_schedule
 from local_stack.serving import ServerThread, ensure_ports_free
 from local_stack.tokens import TokenVerifier, generate_key, issue_token
 
@@ -55,6 +56,8 @@ class StackConfig:
     aws_port: int = 3002
     state_dir: Path = Path(".local")
     reconcile_seconds: float = 60.0
+    # The order runs' schedule (Settings.order_run_schedule on the local stack): rate(...) or cron(...).
+    order_run_schedule: str = "rate(1 hour)"
     sandbox_realtime: bool = True  # transfers progress on the wall clock, so `make run` shows them move
     names: aws.ResourceNames = field(default_factory=aws.ResourceNames)
 
@@ -108,6 +111,7 @@ class LocalStack:
                 order_queue_url=created.order_queue_url,
                 compliance_approver_ids=(officer.user_id,),
                 names=names,
+                order_run_schedule=config.order_run_schedule,
             )
         )
         settings = _export(env)
@@ -117,7 +121,7 @@ class LocalStack:
         webhook_url = f"{api.url}/webhooks/dfns"
         with _phase("Dfns bootstrap"):
             result = dfns_setup.run_bootstrap(settings, webhook_url=webhook_url)
-        scheduler = self._start_background(invoker, moto.url, notification_queues)
+        scheduler = self._start_background(invoker, moto.url, notification_queues, settings)
 
         officer_key_path = state / OFFICER_KEY_FILE
         _write_private(officer_key_path, officer.private_key_pem)
@@ -143,6 +147,7 @@ class LocalStack:
             "notificationsFile": str((state / NOTIFICATIONS_FILE).resolve()),
             "bootstrap": result,
             "scheduler": [job.name for job in scheduler.jobs],
+            "orderRunSchedule": settings.order_run_schedule,
             "pid": os.getpid(),
         }
         # Written last and atomically: its appearance tells scripts and tests the stack is ready.
@@ -183,13 +188,29 @@ class LocalStack:
         return api, invoker
 
     def _start_background(
-        self, invoker: HandlerInvoker, moto_url: str, notification_queues: NotificationQueues
+        self,
+        invoker: HandlerInvoker,
+        moto_url: str,
+        notification_queues: NotificationQueues,
+        settings: Settings,
     ) -> LocalScheduler:
-        """The client notifier and the scheduler: they call into everything else, so they start last."""
+        """The client notifier, the order-leg worker and the scheduler: they call into everything else,
+        so they start last."""
         watcher = NotificationWatcher(moto_url, notification_queues, self.config.state_dir)
         watcher.start()
         self._stops.append(watcher.stop)
-        scheduler = LocalScheduler(invoker, scheduled_jobs(self.config))
+        if settings.order_queue_url and (REPO_ROOT / "functions" / "orders" / "worker.py").exists():
+            worker = LocalQueueWorker(
+                aws.client("sqs", moto_url),
+                settings.order_queue_url,
+                invoker.load("orders", "worker").handler,
+                concurrency=settings.order_worker_concurrency,
+                batch_size=settings.order_worker_batch_size,
+            )
+            worker.start()
+            self._stops.append(worker.stop)
+        jobs = scheduled_jobs(self.config, order_run_schedule=settings.order_run_schedule)
+        scheduler = LocalScheduler(invoker, jobs)
         scheduler.start()
         self._stops.append(scheduler.stop)
         return scheduler
@@ -204,11 +225,20 @@ class LocalStack:
                 log.exception("while stopping the local stack")
 
 
-def scheduled_jobs(config: StackConfig, functions_dir: Path | None = None) -> list[ScheduledJob]:
-    """The scheduled handlers (reconciliation, audit-log ingestion), with the CDK schedules' inputs."""
+ORDER_RUN_INPUT = {
+    "source": "schedule",
+    "task": "order-run",
+    "scheduledTime": "<aws.scheduler.scheduled-time>",
+}
+
+
+def scheduled_jobs(
+    config: StackConfig, functions_dir: Path | None = None, *, order_run_schedule: str | None = None
+) -> list[ScheduledJob]:
+    """The scheduled handlers (reconciliation, audit-log ingestion; order runs on their configured
+    expression), with the inputs the CDK schedules send (infra/specs.py)."""
     root = functions_dir or REPO_ROOT / "functions"
     jobs: list[ScheduledJob] = []
-    # The inputs are the ones the CDK schedules send (infra/capabilities/schedules.py).
     if (root / "webhooks" / "reconciler.py").exists():
         reconcile = {"source": "schedule", "task": "reconcile"}
         jobs.append(
@@ -218,6 +248,10 @@ def scheduled_jobs(config: StackConfig, functions_dir: Path | None = None) -> li
         ingest = {"source": "schedule", "task": "audit-ingest"}
         jobs.append(
             ScheduledJob("audit-ingest", "reports", "audit_ingest", config.reconcile_seconds, payload=ingest)
+        )
+    if order_run_schedule and (root / "orders" / "planner.py").exists():
+        jobs.append(
+            job_on_schedule("order-run", "orders", "planner", order_run_schedule, dict(ORDER_RUN_INPUT))
         )
     return jobs
 

@@ -63,6 +63,7 @@ class FakeDfns:
         self.policies: dict[str, Policy] = {}
         self.approvals: dict[str, Approval] = {}
         self.transfers: dict[str, TransferRequest] = {}
+        self.blocked_recipients: set[str] = set()  # transfers to these end Rejected, as a Block policy does
         self.calls: Counter[str] = Counter()
         self.reads: list[str] = []
         self.down = False
@@ -173,13 +174,6 @@ class FakeDfns:
         """Someone archives (or otherwise changes the status of) a policy outside the product."""
         with self._lock:
             self.policies[policy_id] = self.policies[policy_id].model_copy(update={"status": status})
-
-    def set_transfer_status(self, transfer_id: str, status: str) -> TransferRequest:
-        """The transfer moves on in Dfns (broadcast, confirmed, failed...)."""
-        with self._lock:
-            transfer = self.transfers[transfer_id].model_copy(update={"status": status})
-            self.transfers[transfer_id] = transfer
-            return transfer
 
     def pending_approval_ids(self) -> list[str]:
         with self._lock:
@@ -292,16 +286,56 @@ class FakeDfns:
         self._enter("iter_wallet_history")
         return iter(())
 
-    # --- transfers (minimal: this fake serves the account and destination logic) -------------------
+    # --- transfers: externalId idempotency (DFNS.md §3.2), blocked recipients, statuses set by hand ------
 
     def transfer(self, wallet_id: str, body: TransferBody) -> TransferRequest:
         with self._lock:
-            self._enter("transfer")
-            request = TransferRequest(
-                id=self._id("xfr"), wallet_id=wallet_id, status="Pending", request_body=body.to_wire()
-            )
-            self.transfers[request.id] = request
+            fault = self._enter("transfer")
+            wire = body.to_wire()
+            request = self._same_external_id(wallet_id, wire) or self._new_transfer(wallet_id, wire)
+            if fault:
+                raise fault
             return request
+
+    def _same_external_id(self, wallet_id: str, wire: dict[str, object]) -> TransferRequest | None:
+        """Same externalId, wallet and body: the first transfer (200); anything else: 409 naming it."""
+        external_id = wire.get("externalId")
+        existing = next(
+            (t for t in self.transfers.values() if external_id and t.external_id == external_id), None
+        )
+        if existing is None:
+            return None
+        if existing.wallet_id == wallet_id and existing.request_body == wire:
+            return existing
+        raise DfnsConflict(
+            "Conflicting transfer with same externalId",
+            status=409,
+            details={"duplicate": {"id": existing.id, "externalId": external_id}},
+        )
+
+    def _new_transfer(self, wallet_id: str, wire: dict[str, object]) -> TransferRequest:
+        blocked = str(wire.get("to", "")).lower() in self.blocked_recipients
+        request = TransferRequest(
+            id=self._id("xfr"),
+            wallet_id=wallet_id,
+            status="Rejected" if blocked else "Pending",
+            reason="Blocked by policy: whitelist" if blocked else None,
+            request_body=wire,
+            external_id=str(wire["externalId"]) if wire.get("externalId") else None,
+        )
+        self.transfers[request.id] = request
+        return request
+
+    def set_transfer_status(self, transfer_id: str, status: str, **fields: object) -> TransferRequest:
+        """The transfer moves on in Dfns (Executing, Broadcasted, Confirmed, Failed, …), with e.g. its
+        ``tx_hash`` or ``reason``."""
+        with self._lock:
+            updated = self.transfers[transfer_id].model_copy(update={"status": status, **fields})
+            self.transfers[transfer_id] = updated
+            return updated
+
+    def transfers_of(self, wallet_id: str) -> list[TransferRequest]:
+        return [t for t in self.transfers.values() if t.wallet_id == wallet_id]
 
     def get_transfer(self, wallet_id: str, transfer_id: str) -> TransferRequest:
         with self._lock:

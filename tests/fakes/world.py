@@ -42,6 +42,7 @@ from managed_accounts.domain.ports import (
     AccountsRepository,
     AuditRepository,
     FactStore,
+    OrderTransfers,
     PolicyRegistry,
     TransferOutcomes,
 )
@@ -165,7 +166,7 @@ class World:
             metrics=self.metrics,
         )
 
-    def reconciler(self, **limits: int) -> Reconciler:
+    def reconciler(self, *, orders: OrderTransfers | None = None, **limits: int) -> Reconciler:
         """The reconciler as wired in production, with ``limits`` (max_accounts, ...) overridden."""
         return Reconciler(
             dfns=self.dfns,
@@ -175,6 +176,7 @@ class World:
             clock=self.clock,
             onboarding=self.onboarding,
             outbox=Outbox(self.repo, AuditingPublisher(self.publisher, self.audit)),
+            orders=orders,
             **limits,
         )
 

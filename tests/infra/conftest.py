@@ -38,45 +38,16 @@ CONTEXT: dict[str, Any] = {
         }
     },
 }
-# The same stage deployed with `-c throwaway=true` (as the CLI passes it: a string), plus two functions
-# outside the route table that use the order-leg queue and a schedule, declared only as specs.
+# The same stage deployed with `-c throwaway=true` (as the CLI passes it: a string).
 THROWAWAY_CONTEXT: dict[str, Any] = {**CONTEXT, "throwaway": "true"}
 
 
-def extra_specs() -> tuple[Any, ...]:
-    from aws_cdk import Duration
-
-    from infra.specs import SPECS, FunctionSpec, ScheduleSpec
-
-    planner = FunctionSpec(
-        "planner",
-        "webhooks",
-        "reconciler.handler",
-        table=("Query",),
-        indexes=("GSI2",),
-        order_legs="send",
-        schedules=(ScheduleSpec("OrderRun", Duration.hours(1), {"task": "order-run"}, "Start an order run"),),
-    )
-    worker = FunctionSpec(
-        "worker",
-        "webhooks",
-        "reconciler.handler",
-        timeout=Duration.minutes(1),
-        table=("GetItem", "UpdateItem"),
-        order_legs="consume",
-    )
-    return (*SPECS, planner, worker)
-
-
-def _synthesise(context: dict[str, Any], specs: tuple[Any, ...] | None = None) -> dict[str, Any]:
+def _synthesise(context: dict[str, Any]) -> dict[str, Any]:
     from aws_cdk.assertions import Template
 
     from infra.stack import build_app
 
-    if specs is None:
-        _, stack = build_app(nag=False, context=context)
-    else:
-        _, stack = build_app(nag=False, context=context, specs=specs)
+    _, stack = build_app(nag=False, context=context)
     return dict(Template.from_stack(stack).to_json())
 
 
@@ -102,6 +73,4 @@ def template(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Any:
 
 @pytest.fixture(scope="session")
 def throwaway_template(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Any:
-    return _shared(
-        tmp_path_factory, worker_id, "throwaway", lambda: _synthesise(THROWAWAY_CONTEXT, extra_specs())
-    )
+    return _shared(tmp_path_factory, worker_id, "throwaway", lambda: _synthesise(THROWAWAY_CONTEXT))

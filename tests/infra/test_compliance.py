@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.infra.conftest import CONTEXT, THROWAWAY_CONTEXT, extra_specs
+from tests.infra.conftest import CONTEXT, THROWAWAY_CONTEXT
 
 pytestmark = pytest.mark.infra
 
@@ -17,12 +17,8 @@ pytestmark = pytest.mark.infra
 def test_cdk_nag_passes_with_written_reasons(tmp_path: Path, variant: str) -> None:
     from infra.stack import build_app
 
-    # The throwaway variant adds spec-only functions (a scheduled planner, a queue worker): a new function
-    # declared as data must pass the checks too.
-    if variant == "throwaway":
-        app, _ = build_app(nag=True, outdir=str(tmp_path), context=THROWAWAY_CONTEXT, specs=extra_specs())
-    else:
-        app, _ = build_app(nag=True, outdir=str(tmp_path), context=CONTEXT)
+    context = THROWAWAY_CONTEXT if variant == "throwaway" else CONTEXT
+    app, _ = build_app(nag=True, outdir=str(tmp_path), context=context)
     app.synth()  # raises ValidationFailed on any unacknowledged finding
 
     report = json.loads((tmp_path / "validation-report.json").read_text())

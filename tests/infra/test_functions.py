@@ -21,6 +21,8 @@ HANDLERS = {
     **{name: f"{name}/handler.handler" for name in FUNCTIONS},
     "reconciler": "webhooks/reconciler.handler",
     "audit-ingest": "reports/audit_ingest.handler",
+    "order-planner": "orders/planner.handler",
+    "order-worker": "orders/worker.handler",
     "bootstrap": "bootstrap/handler.handler",
 }
 
@@ -39,9 +41,17 @@ DYNAMODB: dict[str, tuple[set[str], dict[str, set[str]], set[str]]] = {
     "reconciler": ({*_ITEM, "Query", "Scan"}, {"GSI1": {"Query"}, "GSI2": {"Query"}}, set()),
     "reports": ({"GetItem", "Query"}, {"GSI1": {"Query"}}, set()),
     "audit-ingest": ({"GetItem", "UpdateItem"}, {"GSI1": {"Query"}}, set()),
+    "orders": ({*_ITEM, "Query", "ConditionCheckItem"}, {"GSI1": {"Query"}}, set(_ITEM)),
+    "order-planner": ({"GetItem", "PutItem", "UpdateItem"}, {"GSI1": {"Query"}}, set()),
+    "order-worker": (
+        {"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem"},
+        {"GSI2": {"Query"}},
+        set(),
+    ),
     "bootstrap": (set(), {}, set()),  # plus one PutItem on the shared-policy registry item, see below
 }
-EVENT_PUBLISHERS = {"onboard", "destinations", "webhooks", "reconciler"}
+EVENT_PUBLISHERS = {"onboard", "destinations", "webhooks", "reconciler", "orders", "order-worker"}
+NO_DFNS = {"order-planner"}  # starts runs from the product's own data
 
 
 def _secret_ids(template: Any) -> dict[str, str]:
@@ -114,8 +124,9 @@ def test_secret_access_only_where_needed(template: Any) -> None:
     for name, handler in HANDLERS.items():
         logical_id, _ = function_by_handler(template, handler)
         statements = role_statements(template, logical_id)
-        # Every function reads the service account's credentials; nobody may change them.
-        assert _touched(statements, secrets["dfns-service-account"]) == read, name
+        # Every function that calls Dfns reads the service account's credentials; nobody may change them.
+        expected_dfns = set() if name in NO_DFNS else read
+        assert _touched(statements, secrets["dfns-service-account"]) == expected_dfns, name
         # Only the bootstrap writes the webhook secret (Dfns shows it once, at webhook creation), and only
         # a new value: no UpdateSecret (description, key) and no version-stage moves.
         webhook = _touched(statements, secrets["dfns-webhook"])
@@ -186,7 +197,9 @@ def test_only_the_reconciler_scans(template: Any) -> None:
     for name, handler in HANDLERS.items():
         granted = actions(role_statements(template, function_by_handler(template, handler)[0]))
         assert ("dynamodb:Scan" in granted) == (name == "reconciler"), name  # iter_accounts
-        assert not granted & {"dynamodb:DescribeTable", "dynamodb:GetRecords", "dynamodb:BatchGetItem"}
+        assert not granted & {"dynamodb:DescribeTable", "dynamodb:GetRecords"}
+        # Only the order worker batch-reads: a planning page's existing orders, by key.
+        assert ("dynamodb:BatchGetItem" in granted) == (name == "order-worker"), name
 
 
 @pytest.mark.parametrize("name", sorted(HANDLERS))

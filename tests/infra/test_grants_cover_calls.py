@@ -12,12 +12,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from managed_accounts.data.orders_repository import DynamoOrdersRepository
 from managed_accounts.data.schema import PK
 from managed_accounts.dfns.models import AuditLogRow
+from managed_accounts.domain.audit_trail import AuditingPublisher
 from managed_accounts.domain.report_models import DECISION_KIND, SharedPolicyIds
 
 from infra.specs import SPECS, FunctionSpec
-from tests.fakes.world import World
+from tests.fakes.trading import EXCHANGE, EXCHANGES, build_trading
+from tests.fakes.world import World, make_settings
 
 pytestmark = pytest.mark.infra
 
@@ -49,6 +52,9 @@ def _calls(operation: str, params: dict[str, Any], table: str) -> list[Call]:
         requests = params["RequestItems"].get(table, [])
         keys = [r.get("PutRequest", {}).get("Item") or r["DeleteRequest"]["Key"] for r in requests]
         return [Call("BatchWriteItem", None, tuple(sorted({_partition(k) for k in keys})))] if keys else []
+    if operation == "BatchGetItem":
+        keys = params["RequestItems"].get(table, {}).get("Keys", [])
+        return [Call("BatchGetItem", None, tuple(sorted({_partition(k) for k in keys})))] if keys else []
     if params.get("TableName") != table:
         return []
     key = params.get("Key") or params.get("Item")
@@ -181,3 +187,53 @@ def test_the_bootstrap_writes_only_the_shared_policy_registry(recorded: tuple[Wo
     assert [c.action for c in calls] == ["PutItem"]
     assert _denied("bootstrap", calls) == []
     assert _denied("reports", calls) != []  # the reports may not write it
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics")
+def test_trading_needs_no_more_than_the_orders_functions_grants(recorded: tuple[World, Recorder]) -> None:
+    world, recorder = recorded
+    settings = make_settings(
+        exchanges=EXCHANGES,
+        table_name=world.settings.table_name,
+        idempotency_table_name=world.settings.idempotency_table_name,
+    )
+    trading = build_trading(
+        accounts=world.repo,
+        orders=DynamoOrdersRepository(world.table),
+        dfns=world.dfns,
+        settings=settings,
+        clock=world.clock,
+        publisher=AuditingPublisher(world.publisher, world.audit),  # as wiring wraps the bus
+    )
+    world.onboarding.onboard("alice")
+    service = trading.service
+
+    authorised = recorder.during(lambda: service.authorise("alice", EXCHANGE, "ETH", "0.05"))
+    [approval_id] = world.dfns.pending_approval_ids()
+    approved = recorder.during(
+        lambda: trading.destinations.apply_approval(world.dfns.decide(approval_id, "Approved"))
+    )
+    started = recorder.during(lambda: trading.planner.start("run-1", trigger="operator:ops"))
+    scheduled = recorder.during(lambda: trading.planner.start("run-2", trigger="schedule"))
+    worked = recorder.during(trading.drain)
+    [order] = list(trading.orders.iter_run_orders("run-1"))
+    assert order.transfer_id and order.wallet_id
+    transfer = world.dfns.set_transfer_status(order.transfer_id, "Confirmed", tx_hash="0xabc")
+    confirmed = recorder.during(lambda: trading.outcomes.record_transfer("alice", transfer))
+    world.clock.advance(3600)
+    reconciled = recorder.during(lambda: world.reconciler(orders=trading.outcomes).run())
+    read = recorder.during(
+        lambda: (
+            service.get_mandate("alice"),
+            service.list_orders("alice", limit=10, cursor=None),
+            service.run_report("run-1"),
+            service.revoke("alice"),
+        )
+    )
+
+    assert {c.action for c in worked} >= {"BatchGetItem", "PutItem", "UpdateItem", "Query"}
+    assert _denied("orders", authorised + started + read) == []
+    assert _denied("order-planner", scheduled) == []
+    assert _denied("order-worker", worked) == []
+    assert _denied("webhooks", approved + confirmed) == []
+    assert _denied("reconciler", reconciled) == []

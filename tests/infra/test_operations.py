@@ -37,7 +37,15 @@ def test_the_audit_log_ingestion_runs_every_five_minutes_within_five(template: A
     assert props["Target"]["RetryPolicy"]["MaximumRetryAttempts"] == 0  # a missed run is the next one
     _, function = function_by_handler(template, "reports/audit_ingest.handler")
     assert function["Properties"]["Timeout"] == 300
-    assert len(resources(template, "AWS::Scheduler::Schedule")) == 2
+    assert len(resources(template, "AWS::Scheduler::Schedule")) == 3  # with the order runs'
+
+
+def test_order_runs_start_on_the_configured_schedule_and_a_failed_start_is_retried(template: Any) -> None:
+    props = _schedule_of(template, "orders/planner.handler")
+    assert props["ScheduleExpression"] == "cron(0 14 ? * MON-FRI *)"  # ORDER_RUN_SCHEDULE's default
+    assert props["ScheduleExpressionTimezone"] == "Etc/UTC"
+    # The run id comes from the slot, so a retried start is a replay of the same run, never a second run.
+    assert props["Target"]["RetryPolicy"]["MaximumRetryAttempts"] == 3
 
 
 def test_order_legs_queue_has_an_encrypted_dead_letter_queue(template: Any) -> None:
@@ -45,7 +53,8 @@ def test_order_legs_queue_has_an_encrypted_dead_letter_queue(template: Any) -> N
     [main] = [q for q in queues.values() if "RedrivePolicy" in q["Properties"]]
     [dlq_id] = references(main["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
     assert dlq_id in queues
-    assert main["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 3
+    # A leg deferred for a rate limit counts a receive each time: a few deferrals must not dead-letter it.
+    assert main["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 8
     for queue in queues.values():
         assert queue["Properties"]["SqsManagedSseEnabled"] is True
 

@@ -1,13 +1,15 @@
 """Functions as data: the specs must cover the route table and name only what exists; a spec alone gives a
-function its role, schedules and queue wiring (the throwaway variant adds an order planner and worker)."""
+function its role, schedules and queue wiring (the order-run planner and the order-leg worker)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import Any
 
 import pytest
 from aws_cdk import Duration
+from managed_accounts.config import Settings
 from managed_accounts.routes import ROUTES, Route
 
 from infra.specs import SPECS, PartitionGrant, SpecError, construct_name, function_specs
@@ -19,7 +21,7 @@ pytestmark = pytest.mark.infra
 def test_the_shipped_specs_cover_the_route_table() -> None:
     checked = {s.id for s in function_specs()}
     assert {r.function for r in ROUTES} <= checked
-    assert {"reconciler", "bootstrap", "audit-ingest"} <= checked
+    assert {"reconciler", "bootstrap", "audit-ingest", "order-planner", "order-worker"} <= checked
 
 
 def test_construct_names_are_the_ids_in_camel_case() -> None:
@@ -27,8 +29,8 @@ def test_construct_names_are_the_ids_in_camel_case() -> None:
 
 
 def test_a_routed_function_without_a_spec_fails_the_synth_with_the_fix() -> None:
-    routes = (*ROUTES, Route("GET", "/accounts/me/orders", "orders", "client"))
-    with pytest.raises(SpecError, match=r"function 'orders'.*infra/specs.py.*DynamoDB actions"):
+    routes = (*ROUTES, Route("GET", "/accounts/me/tax-lots", "taxes", "client"))
+    with pytest.raises(SpecError, match=r"function 'taxes'.*infra/specs.py.*DynamoDB actions"):
         function_specs(SPECS, routes)
 
 
@@ -39,7 +41,7 @@ def test_a_routed_function_without_a_spec_fails_the_synth_with_the_fix() -> None
         ({"idempotency": ("Scan*",)}, "not DynamoDB item actions"),
         ({"indexes": ("GSI9",)}, "unknown index"),
         ({"handler": "missing.handler"}, "not found"),
-        ({"order_legs": "consume", "timeout": Duration.minutes(5)}, "visibility timeout"),
+        ({"order_legs": "consume", "timeout": Duration.minutes(10)}, "visibility timeout"),
         ({"partitions": (PartitionGrant(("BatchWriteItem",), ("*",)),)}, "not be '\\*' alone"),
         ({"partitions": (PartitionGrant(("BatchWriteItem",), ("A*B",)),)}, "only end in"),
         ({"partitions": (PartitionGrant(("BatchWriteItem",), ()),)}, "names no partition key"),
@@ -68,44 +70,56 @@ def _spec(template: Any, function_id: str) -> tuple[str, dict[str, Any]]:
     return logical_id, body
 
 
-def test_a_spec_alone_wires_a_queue_worker(throwaway_template: Any) -> None:
-    worker_id, worker = _spec(throwaway_template, "Worker")
-    [mapping] = resources(throwaway_template, "AWS::Lambda::EventSourceMapping").values()
+def test_the_order_worker_consumes_the_order_leg_queue_with_bounded_concurrency(template: Any) -> None:
+    worker_id, worker = _spec(template, "OrderWorker")
+    [mapping] = resources(template, "AWS::Lambda::EventSourceMapping").values()
     props = mapping["Properties"]
     assert worker_id in references(props["FunctionName"])
     [queue_id] = references(props["EventSourceArn"])
-    queue = resources(throwaway_template, "AWS::SQS::Queue")[queue_id]
-    assert "RedrivePolicy" in queue["Properties"]  # the order-leg queue, with its DLQ
+    queue = resources(template, "AWS::SQS::Queue")[queue_id]["Properties"]
+    assert "RedrivePolicy" in queue  # the order-leg queue, with its DLQ
+    # AWS's advice for an SQS event source: visibility at least six times the function's timeout.
+    assert queue["VisibilityTimeout"] >= 6 * worker["Properties"]["Timeout"]
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    granted = actions(role_statements(throwaway_template, worker_id))
-    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage"} <= granted
-    assert "sqs:SendMessage" not in granted
+    settings = Settings()  # the stage sets neither: the defaults
+    assert props["ScalingConfig"] == {"MaximumConcurrency": settings.order_worker_concurrency}
+    assert props["BatchSize"] == settings.order_worker_batch_size
+    granted = actions(role_statements(template, worker_id))
+    # It consumes, defers (visibility) and enqueues: a planning page becomes legs and the next page.
+    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"} <= granted
+    assert "sqs:SendMessage" in granted
     assert queue_id in references(worker["Properties"]["Environment"]["Variables"]["ORDER_QUEUE_URL"])
 
 
-def test_a_spec_alone_schedules_a_planner_that_enqueues(throwaway_template: Any) -> None:
-    planner_id, _ = _spec(throwaway_template, "Planner")
-    schedules = [s["Properties"] for s in resources(throwaway_template, "AWS::Scheduler::Schedule").values()]
+def test_the_order_run_planner_runs_on_the_configured_schedule_with_its_slot(template: Any) -> None:
+    planner_id, _ = _spec(template, "OrderPlanner")
+    schedules = [s["Properties"] for s in resources(template, "AWS::Scheduler::Schedule").values()]
     [order_run] = [s for s in schedules if planner_id in references(s["Target"]["Arn"])]
-    assert order_run["ScheduleExpression"] == "rate(1 hour)"
-    assert order_run["Target"]["Input"] == '{"task":"order-run"}'
-    granted = actions(role_statements(throwaway_template, planner_id))
+    assert order_run["ScheduleExpression"] == Settings().order_run_schedule
+    assert json.loads(order_run["Target"]["Input"]) == {
+        "source": "schedule",
+        "task": "order-run",
+        "scheduledTime": "<aws.scheduler.scheduled-time>",  # Scheduler fills in the slot
+    }
+    granted = actions(role_statements(template, planner_id))
     assert "sqs:SendMessage" in granted
     assert "sqs:ReceiveMessage" not in granted
-    assert {a for a in granted if a.startswith("dynamodb:")} == {"dynamodb:Query"}
+    assert not [a for a in granted if a.startswith("secretsmanager:")], "the planner never calls Dfns"
 
 
 def test_functions_without_queue_access_get_neither_grant_nor_url(template: Any) -> None:
     for spec in SPECS:
+        if spec.order_legs != "none":
+            continue
         logical_id, function = function_by_handler(template, f"{spec.folder}/{spec.handler}")
         assert not [a for a in actions(role_statements(template, logical_id)) if a.startswith("sqs:")]
         assert "ORDER_QUEUE_URL" not in function["Properties"]["Environment"]["Variables"]
-    assert not resources(template, "AWS::Lambda::EventSourceMapping")
 
 
 def test_the_local_stack_schedules_each_spec_schedule_with_the_same_input() -> None:
     from local_stack.stack import StackConfig, scheduled_jobs
 
-    local = {(j.function, f"{j.module}.{j.entry}", str(j.payload)) for j in scheduled_jobs(StackConfig())}
+    jobs = scheduled_jobs(StackConfig(), order_run_schedule="rate(1 hour)")
+    local = {(j.function, f"{j.module}.{j.entry}", str(j.payload)) for j in jobs}
     deployed = {(s.folder, s.handler, str(dict(p.payload))) for s in SPECS for p in s.schedules}
     assert local == deployed

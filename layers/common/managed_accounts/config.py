@@ -10,7 +10,7 @@ import os
 from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -32,10 +32,39 @@ class LimitProfile(_CamelModel):
     count_timeframe_minutes: int = Field(default=1440, ge=1, le=43200)
 
 
+class ExchangeAsset(_CamelModel):
+    """An asset an exchange takes on one network: the network's native asset, or an ERC-20 token."""
+
+    symbol: str = Field(pattern=r"^[A-Za-z0-9.]{1,16}$", description="as clients name it, e.g. ETH")
+    kind: Literal["Native", "Erc20"] = "Native"
+    decimals: int = Field(ge=0, le=36, description="minimum units per whole unit: 10**decimals")
+    contract: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{40}$")
+
+    @model_validator(mode="after")
+    def _contract_for_tokens_only(self) -> ExchangeAsset:
+        if (self.kind == "Erc20") != (self.contract is not None):
+            raise ValueError(f"{self.symbol}: an Erc20 asset needs a contract, a Native asset has none")
+        return self
+
+
 class Exchange(_CamelModel):
-    """A trading venue: its deposit address per network."""
+    """A trading venue: its deposit address per network, and the assets it takes on each network."""
 
     deposit_addresses: dict[str, str] = Field(min_length=1)
+    # network -> assets, e.g. {"EthereumSepolia": [{"symbol": "ETH", "decimals": 18}]}
+    assets: dict[str, list[ExchangeAsset]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _assets_have_a_deposit_address(self) -> Exchange:
+        for network, assets in self.assets.items():
+            if network not in self.deposit_addresses:
+                raise ValueError(f"assets on {network} but no deposit address there")
+            symbols = [a.symbol.upper() for a in assets]
+            if len(set(symbols)) != len(symbols):
+                raise ValueError(f"an asset symbol appears twice on {network}")
+            if sum(a.kind == "Native" for a in assets) > 1:
+                raise ValueError(f"{network} has one native asset")
+        return self
 
 
 class Settings(BaseSettings):
@@ -79,6 +108,13 @@ class Settings(BaseSettings):
     # The reconciler's bounds per scheduled run (a rotating window covers the rest on later runs).
     reconcile_max_approvals: int = Field(default=200, ge=1)
     reconcile_max_accounts: int = Field(default=300, ge=1)
+    # Order runs (DESIGN.md §4 "Trading and order runs"). The schedule is an EventBridge Scheduler
+    # expression (the CDK schedule and the local scheduler read it); the worker's SQS event source uses
+    # the concurrency and batch size; the breaker stops a run after this many Dfns outages in a row.
+    order_run_schedule: str = Field(default="cron(0 14 ? * MON-FRI *)", pattern=r"^(rate|cron)\(.+\)$")
+    order_worker_concurrency: int = Field(default=5, ge=2, le=1000)
+    order_worker_batch_size: int = Field(default=10, ge=1, le=10)
+    order_breaker_threshold: int = Field(default=5, ge=1)
     dfns_timeout_seconds: float = Field(default=10.0, gt=0)
     dfns_deadline_seconds: float = Field(default=25.0, gt=0)
     # Set only on the local stack: where moto answers for every AWS service.

@@ -25,6 +25,12 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/accounts/me/destination-requests", "destinations", "client"),
     Route("GET", "/accounts/me/destination-requests", "destinations", "client"),
     Route("GET", "/accounts/me/destination-requests/{requestId}", "destinations", "client"),
+    Route("PUT", "/accounts/me/trading-authorization", "orders", "client"),
+    Route("GET", "/accounts/me/trading-authorization", "orders", "client"),
+    Route("DELETE", "/accounts/me/trading-authorization", "orders", "client"),
+    Route("GET", "/accounts/me/orders", "orders", "client"),
+    Route("POST", "/admin/order-runs", "orders", "operator"),
+    Route("GET", "/admin/order-runs/{runId}", "orders", "operator"),
     Route("POST", "/webhooks/dfns", "webhooks", "webhook", "Dfns events (HMAC-signed by Dfns; no token)"),
     Route("GET", "/accounts/me/restrictions", "reports", "client"),
     Route("GET", "/accounts/me/activity", "reports", "client"),
@@ -37,6 +43,7 @@ ROUTES: tuple[Route, ...] = (
 CAPABILITY_TAGS: dict[str, str] = {
     "onboard": "Account",
     "destinations": "Approved destinations",
+    "orders": "Trading and orders",
     "webhooks": "Dfns webhooks",
     "reports": "Transparency",
 }

@@ -33,14 +33,23 @@ if TYPE_CHECKING:
     from managed_accounts.bootstrap import BootstrapGateway, SecretsManagerWebhookSecrets
     from managed_accounts.commands import DestinationCommands
     from managed_accounts.data.audit_repository import DynamoAuditRepository
+    from managed_accounts.data.orders_repository import DynamoOrdersRepository
     from managed_accounts.data.repository import DynamoAccountsRepository
     from managed_accounts.domain.audit_ingest import AuditIngestJob
     from managed_accounts.domain.destinations import DestinationService
     from managed_accounts.domain.drift import DriftReporter
+    from managed_accounts.domain.mandates import MandateOutcomes, MandateSettler
     from managed_accounts.domain.onboarding import OnboardingService
+    from managed_accounts.domain.order_legs import OrderLegWorker
+    from managed_accounts.domain.order_outcomes import OrderOutcomes, OrderTransitions
+    from managed_accounts.domain.order_runs import OrderRunPlanner
     from managed_accounts.domain.reconciler import Reconciler
     from managed_accounts.domain.reports import ClientReports
+    from managed_accounts.domain.trading import CountBudget, ExchangeCatalog
+    from managed_accounts.domain.trading_service import TradingService
     from managed_accounts.domain.webhook_processor import WebhookProcessor
+    from managed_accounts.order_commands import TradingCommands
+    from managed_accounts.order_queue import SqsOrderLegQueue
 
 T = TypeVar("T")
 
@@ -127,22 +136,15 @@ def destination_service() -> DestinationService:
     from managed_accounts.domain.destinations import DestinationService
 
     a = adapters()
-    return DestinationService(a.repository, a.dfns, a.publisher, a.clock)
+    # Mandates wait for their exchange address: they hear where destination requests resolve.
+    return DestinationService(a.repository, a.dfns, a.publisher, a.clock, listeners=(mandate_outcomes(),))
 
 
 @lru_cache(maxsize=1)
 def destination_commands() -> DestinationCommands:
-    import boto3
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-
     from managed_accounts.commands import DestinationCommands
 
-    settings = get_settings()
-    store = DynamoDBPersistenceLayer(
-        table_name=settings.idempotency_table_name,
-        boto3_client=boto3.client("dynamodb", **settings.aws_client_kwargs()),
-    )
-    return DestinationCommands(destination_service(), store)
+    return DestinationCommands(destination_service(), _idempotency_store())
 
 
 # --- webhooks and the reconciler ---------------------------------------------------------------------
@@ -166,6 +168,7 @@ def _webhook_processor() -> WebhookProcessor:
         accounts=built.repository,
         facts=DynamoDedupeStore(_table(built.settings)),
         drift=_drift(built),
+        orders=order_outcomes(),
     )
 
 
@@ -202,6 +205,7 @@ def reconciler() -> Reconciler:
         outbox=Outbox(built.repository, built.publisher),
         max_approvals=built.settings.reconcile_max_approvals,
         max_accounts=built.settings.reconcile_max_accounts,
+        orders=order_outcomes(),
     )
 
 
@@ -259,6 +263,7 @@ def reset() -> None:
         policy_registry,
         client_reports,
         audit_ingest_job,
+        *_TRADING_BUILDERS,
     ):
         cached.cache_clear()
 
@@ -332,3 +337,194 @@ def audit_ingest_job() -> AuditIngestJob:
         clock=built.clock,
         settle=timedelta(seconds=built.settings.audit_ingest_settle_seconds),
     )
+
+
+# --- trading: mandates, order runs, orders ------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def orders_repository() -> DynamoOrdersRepository:
+    from managed_accounts.data.orders_repository import DynamoOrdersRepository
+
+    return DynamoOrdersRepository(_table(adapters().settings))
+
+
+def exchange_catalog_of(settings: Settings) -> ExchangeCatalog:
+    """``Settings.exchanges`` as the domain's catalog of tradable assets."""
+    from managed_accounts.domain.trading import ExchangeCatalog, TradableAsset
+
+    return ExchangeCatalog(
+        [
+            TradableAsset(
+                exchange=name,
+                network=network,
+                symbol=asset.symbol,
+                kind=asset.kind,
+                decimals=asset.decimals,
+                deposit_address=exchange.deposit_addresses[network],
+                contract=asset.contract,
+            )
+            for name, exchange in settings.exchanges.items()
+            for network, assets in exchange.assets.items()
+            for asset in assets
+        ]
+    )
+
+
+def count_budgets_of(settings: Settings) -> dict[str, CountBudget]:
+    """Each limit profile's transfer-count budget (its ``TransactionCountVelocity``), if it sets one."""
+    from managed_accounts.domain.trading import CountBudget
+
+    return {
+        name: CountBudget(profile.count_limit, timedelta(minutes=profile.count_timeframe_minutes))
+        for name, profile in settings.limit_profiles.items()
+        if profile.count_limit is not None
+    }
+
+
+@lru_cache(maxsize=1)
+def exchange_catalog() -> ExchangeCatalog:
+    return exchange_catalog_of(adapters().settings)
+
+
+@lru_cache(maxsize=1)
+def mandate_settler() -> MandateSettler:
+    from managed_accounts.domain.mandates import MandateSettler
+
+    a = adapters()
+    return MandateSettler(orders_repository(), a.repository, a.clock)
+
+
+@lru_cache(maxsize=1)
+def mandate_outcomes() -> MandateOutcomes:
+    from managed_accounts.domain.mandates import MandateOutcomes
+
+    return MandateOutcomes(mandate_settler(), orders_repository())
+
+
+@lru_cache(maxsize=1)
+def order_transitions() -> OrderTransitions:
+    from managed_accounts.domain.order_outcomes import OrderTransitions
+    from managed_accounts.domain.outbox import Outbox
+
+    a = adapters()
+    return OrderTransitions(orders_repository(), Outbox(a.repository, a.publisher), a.clock)
+
+
+@lru_cache(maxsize=1)
+def order_outcomes() -> OrderOutcomes:
+    """Transfer outcomes (webhooks, the reconciler) on orders."""
+    from managed_accounts.domain.order_outcomes import OrderOutcomes
+
+    return OrderOutcomes(orders_repository(), order_transitions())
+
+
+@lru_cache(maxsize=1)
+def order_leg_queue() -> SqsOrderLegQueue:
+    import boto3
+
+    from managed_accounts.order_queue import SqsOrderLegQueue
+
+    settings = adapters().settings
+    if not settings.order_queue_url:
+        raise RuntimeError("ORDER_QUEUE_URL is not set: order runs need the order-leg queue")
+    return SqsOrderLegQueue(boto3.client("sqs", **settings.aws_client_kwargs()), settings.order_queue_url)
+
+
+@lru_cache(maxsize=1)
+def order_run_planner() -> OrderRunPlanner:
+    from managed_accounts.domain.order_runs import OrderRunPlanner
+
+    a = adapters()
+    return OrderRunPlanner(
+        orders_repository(),
+        lazy(order_leg_queue),
+        a.clock,
+        breaker_threshold=a.settings.order_breaker_threshold,
+    )
+
+
+@lru_cache(maxsize=1)
+def trading_service() -> TradingService:
+    from managed_accounts.domain.mandates import MandateService
+    from managed_accounts.domain.trading_service import TradingService
+
+    a = adapters()
+    mandates = MandateService(
+        orders_repository(), a.repository, destination_service(), exchange_catalog(), a.clock
+    )
+    return TradingService(mandates, order_run_planner(), orders_repository())
+
+
+@lru_cache(maxsize=1)
+def trading_commands() -> TradingCommands:
+    from managed_accounts.order_commands import TradingCommands
+
+    return TradingCommands(trading_service(), _idempotency_store())
+
+
+def _idempotency_store() -> Any:
+    import boto3
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    settings = get_settings()
+    return DynamoDBPersistenceLayer(
+        table_name=settings.idempotency_table_name,
+        boto3_client=boto3.client("dynamodb", **settings.aws_client_kwargs()),
+    )
+
+
+def _order_dfns_client(settings: Settings) -> DfnsGateway:
+    """The worker's Dfns client: one in-process retry at most (a short ``Retry-After`` is waited out);
+    past that the leg goes back to the queue, which is the retry that honours a long one."""
+    from managed_accounts.dfns.client import DfnsClient
+    from managed_accounts.dfns.signing import UserActionSigner
+    from managed_accounts.secrets import get_dfns_credentials
+
+    creds = get_dfns_credentials(settings)
+    return DfnsClient(
+        str(settings.dfns_api_url),
+        creds.token.get_secret_value(),
+        UserActionSigner(creds.cred_id, creds.private_key_pem.get_secret_value()),
+        timeout=settings.dfns_timeout_seconds,
+        deadline=min(settings.dfns_deadline_seconds, 15.0),
+        max_attempts=2,
+        user_agent=f"{settings.service_name}/{settings.stage}",
+    )
+
+
+@lru_cache(maxsize=1)
+def order_leg_worker() -> OrderLegWorker:
+    from managed_accounts.domain.order_legs import OrderLegWorker
+    from managed_accounts.observability import metrics
+
+    a = adapters()
+    return OrderLegWorker(
+        orders=orders_repository(),
+        accounts=a.repository,
+        dfns=lazy(lambda: _order_dfns_client(a.settings)),
+        queue=lazy(order_leg_queue),
+        planner=order_run_planner(),
+        transitions=order_transitions(),
+        settler=mandate_settler(),
+        catalog=exchange_catalog(),
+        budgets=count_budgets_of(a.settings),
+        clock=a.clock,
+        metrics=metrics,
+        breaker_threshold=a.settings.order_breaker_threshold,
+    )
+
+
+_TRADING_BUILDERS = (
+    orders_repository,
+    exchange_catalog,
+    mandate_settler,
+    mandate_outcomes,
+    order_transitions,
+    order_outcomes,
+    order_leg_queue,
+    order_run_planner,
+    trading_service,
+    trading_commands,
+    order_leg_worker,
+)

@@ -8,7 +8,13 @@ from dataclasses import replace
 from managed_accounts.domain.events import DomainEvent, DomainEventType
 from managed_accounts.domain.models import DestinationRequest
 from managed_accounts.domain.outbox import Outbox
-from managed_accounts.domain.ports import AccountsRepository, Clock, EventPublisher, Outcome
+from managed_accounts.domain.ports import (
+    AccountsRepository,
+    Clock,
+    DestinationListener,
+    EventPublisher,
+    Outcome,
+)
 from managed_accounts.logs import get_logger
 
 logger = get_logger("destinations")
@@ -21,9 +27,17 @@ _EVENT_FOR: dict[Outcome, DomainEventType] = {
 
 
 class RequestOutcomes:
-    def __init__(self, repository: AccountsRepository, publisher: EventPublisher, clock: Clock) -> None:
+    def __init__(
+        self,
+        repository: AccountsRepository,
+        publisher: EventPublisher,
+        clock: Clock,
+        *,
+        listeners: Sequence[DestinationListener] = (),
+    ) -> None:
         self._repo = repository
         self._clock = clock
+        self._listeners = tuple(listeners)
         self.outbox = Outbox(repository, publisher)
 
     def resolve(
@@ -62,6 +76,15 @@ class RequestOutcomes:
             },
         )
         self.outbox.publish(events)
+        self._tell_listeners(client_id, resolved)
+
+    def _tell_listeners(self, client_id: str, resolved: Sequence[DestinationRequest]) -> None:
+        """After the commit: a listener's failure never undoes a resolution (its readers settle later)."""
+        for listener in self._listeners:
+            try:
+                listener.destinations_resolved(client_id, resolved)
+            except Exception:
+                logger.exception("a destination listener failed; its state settles on its next read")
 
     def events(self, kind: DomainEventType, requests: Sequence[DestinationRequest]) -> list[DomainEvent]:
         """One event per request, to commit with the transition (``events=``) and publish after."""

@@ -9,6 +9,7 @@ leaves the requests queued for the next request, approval or reconciler run. Res
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 
 from managed_accounts.dfns.models import Approval
@@ -25,7 +26,14 @@ from managed_accounts.domain.models import (
     validate_client_id,
     validate_label,
 )
-from managed_accounts.domain.ports import AccountsRepository, Clock, DfnsGateway, EventPublisher, Outcome
+from managed_accounts.domain.ports import (
+    AccountsRepository,
+    Clock,
+    DestinationListener,
+    DfnsGateway,
+    EventPublisher,
+    Outcome,
+)
 from managed_accounts.errors import (
     AccountNotReady,
     AlreadyPending,
@@ -55,10 +63,12 @@ class DestinationService:
         dfns: DfnsGateway,
         publisher: EventPublisher,
         clock: Clock,
+        *,
+        listeners: Sequence[DestinationListener] = (),
     ) -> None:
         self._repo = repository
         self._clock = clock
-        self._outcomes = RequestOutcomes(repository, publisher, clock)
+        self._outcomes = RequestOutcomes(repository, publisher, clock, listeners=listeners)
         self._batches = BatchSubmitter(repository, dfns, self._outcomes, clock)
 
     # --- reads --------------------------------------------------------------------------------------

@@ -23,11 +23,13 @@ DomainEventType = Literal[
     "SecurityDrift",
     "OrderConfirmed",
     "OrderFailed",
+    "OrderSubmitted",
+    "OrderRejected",
 ]
 
 # Events a client should hear about: a rule on the bus forwards these to the notifications topic.
 CLIENT_FACING: frozenset[str] = frozenset(
-    {"DestinationApproved", "DestinationRejected", "OrderConfirmed", "OrderFailed"}
+    {"DestinationApproved", "DestinationRejected", "OrderConfirmed", "OrderFailed", "OrderRejected"}
 )
 
 

@@ -38,6 +38,7 @@ from managed_accounts.domain.models import (
     RequestPage,
 )
 from managed_accounts.domain.report_models import AuditEntry, AuditPage, SharedPolicyIds
+from managed_accounts.domain.trading import Mandate, MandatePage, Order, OrderPage, OrderRun
 
 # --- storage ---------------------------------------------------------------------------------------
 
@@ -259,3 +260,87 @@ class SignatureVerifier(Protocol):
     (PKCS#1 v1.5, SHA-256), as Dfns credentials sign (DFNS.md §1.4)."""
 
     def verify(self, public_key: str, signature: bytes, message: bytes) -> bool: ...
+
+
+# --- trading: mandates, order runs, orders (DESIGN.md §4 "Trading and order runs") ------------------
+# Kept apart from ``AccountsRepository``: trading has its own repository and its own fakes.
+
+
+class DestinationRequests(Protocol):
+    """Asking for an approved destination through the normal flow (``DestinationService``)."""
+
+    def request_destination(self, client_id: str, address: str, label: str | None) -> DestinationRequest: ...
+
+
+class DestinationListener(Protocol):
+    """Told when destination requests resolve (after their transition is committed), e.g. to move the
+    trading mandate that waits for its exchange address. A failure here never undoes the resolution:
+    whoever reads the mandate later settles it from the requests and the mirror."""
+
+    def destinations_resolved(self, client_id: str, requests: Sequence[DestinationRequest]) -> None: ...
+
+
+class OrdersRepository(Protocol):
+    """Mandates, order runs and orders. Writes are conditional (``version``), so two writers never
+    overwrite each other silently: the loser gets ``ConcurrentUpdate``."""
+
+    # mandates (one per client)
+    def get_mandate(self, client_id: str) -> Mandate | None: ...
+    def save_mandate(self, mandate: Mandate, *, expected_version: int | None) -> Mandate: ...
+    def list_planned_mandates(self, *, limit: int, cursor: str | None = None) -> MandatePage: ...
+
+    # runs
+    def create_run(self, run: OrderRun) -> bool: ...
+    def get_run(self, run_id: str) -> OrderRun | None: ...
+    def begin_replay(self, run_id: str, now: datetime) -> OrderRun: ...
+    def finish_planning(self, run_id: str, planned: int, now: datetime) -> None: ...
+    def record_dfns_failure(self, run_id: str, *, threshold: int, now: datetime) -> bool: ...
+    def record_dfns_success(self, run_id: str) -> None: ...
+
+    # orders (legs)
+    def create_order(self, order: Order) -> bool: ...
+    def get_order(self, client_id: str, run_id: str, run_created_at: datetime) -> Order | None: ...
+    def get_orders(self, run: OrderRun, client_ids: Sequence[str]) -> dict[str, Order]: ...
+    def save_order(
+        self, order: Order, *, expected_version: int, events: Sequence[DomainEvent] = ()
+    ) -> Order: ...
+    def find_order_by_external_id(self, client_id: str, external_id: str) -> Order | None: ...
+    def list_orders(self, client_id: str, *, limit: int = 20, cursor: str | None = None) -> OrderPage: ...
+    def iter_client_orders(self, client_id: str, *, runs_since: datetime) -> Iterator[Order]: ...
+    def iter_run_orders(self, run_id: str) -> Iterator[Order]: ...
+    def iter_open_orders(self) -> Iterator[Order]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LegMessage:
+    """One order leg on the queue: which run, which client. Everything else is read fresh."""
+
+    run_id: str
+    client_id: str
+    receipt: str = ""  # the queue's handle for this delivery
+    receive_count: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class PlanningPage:
+    """The next page of the mandates index to plan for a run (planning goes a page per message, so no
+    invocation ever holds or walks the whole index). ``cursor`` None: the first page."""
+
+    run_id: str
+    cursor: str | None = None
+    planned: int = 0  # mandates planned by the pages before this one
+    receipt: str = ""
+
+
+class OrderLegQueue(Protocol):
+    """The queue that spreads a run over worker invocations (SQS): planning pages and order legs."""
+
+    def enqueue(self, legs: Sequence[LegMessage]) -> None: ...  # at most 10 (one SendMessageBatch)
+    def enqueue_page(self, page: PlanningPage) -> None: ...
+    def retry_later(self, leg: LegMessage, delay_seconds: int) -> None: ...
+
+
+class OrderTransfers(TransferOutcomes, Protocol):
+    """The reconciler's view of orders: which transfers still await an outcome, and recording one."""
+
+    def iter_open_transfers(self) -> Iterator[tuple[str, str, str]]: ...  # (clientId, walletId, transferId)

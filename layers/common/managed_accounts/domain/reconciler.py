@@ -25,7 +25,13 @@ from managed_accounts.domain.drift import DriftReporter, tag_drift, whitelist_dr
 from managed_accounts.domain.models import Account
 from managed_accounts.domain.onboarding import ONBOARDING_LEASE, OnboardingService
 from managed_accounts.domain.outbox import Outbox
-from managed_accounts.domain.ports import AccountsRepository, ApprovalResolver, Clock, DfnsGateway
+from managed_accounts.domain.ports import (
+    AccountsRepository,
+    ApprovalResolver,
+    Clock,
+    DfnsGateway,
+    OrderTransfers,
+)
 from managed_accounts.errors import UpstreamUnavailable
 from managed_accounts.logs import get_logger
 
@@ -48,6 +54,8 @@ class ReconcileSummary:
     onboarding_stuck: int = 0  # accounts short of active past the onboarding lease (an alarm watches)
     onboarding_resumed: int = 0
     events_relayed: int = 0
+    orders_checked: int = 0  # orders whose transfer had no outcome yet: re-read from Dfns
+    orders_advanced: int = 0
     failures: int = 0
     deferred: int = 0  # items left for a later run (bound, time budget or circuit breaker)
     aborted: bool = False  # the circuit breaker opened
@@ -80,6 +88,7 @@ class Reconciler:
         clock: Clock,
         onboarding: OnboardingService | None = None,
         outbox: Outbox | None = None,
+        orders: OrderTransfers | None = None,
         max_approvals: int = 200,
         max_accounts: int = 300,
         max_consecutive_outages: int = 3,
@@ -92,6 +101,7 @@ class Reconciler:
         self._clock = clock
         self._onboarding = onboarding
         self._outbox = outbox
+        self._orders = orders
         self._max_approvals = max_approvals
         self._max_accounts = max_accounts
         self._max_outages = max_consecutive_outages
@@ -102,6 +112,7 @@ class Reconciler:
         run = _Run(self._max_outages, time_left or (lambda: float("inf")))
         slot = int(self._clock.now().timestamp()) // self._slot_seconds
         self._reconcile_approvals(run, slot)
+        self._reconcile_orders(run, slot)
         self._submit_queued(run, slot)
         self._resume_onboarding(run)
         self._check_drift(run, slot)
@@ -130,6 +141,25 @@ class Reconciler:
             logger.info(
                 "missed approval applied", extra={"approval_id": approval_id, "status": approval.status}
             )
+
+    def _reconcile_orders(self, run: _Run, slot: int) -> None:
+        """Orders whose transfer has no outcome yet: re-read the transfer and move the order forward
+        exactly as its webhook would (forward-only, so racing a late webhook is harmless)."""
+        if self._orders is None:
+            return
+        open_transfers = list(self._orders.iter_open_transfers())
+        window = rotating_window(open_transfers, self._max_approvals, slot)
+        run.summary.deferred += len(open_transfers) - len(window)
+        for client_id, wallet_id, transfer_id in window:
+            ids = {"client_id": client_id, "transfer_id": transfer_id}
+            run.guarded("order", ids, partial(self._record_transfer, run, client_id, wallet_id, transfer_id))
+
+    def _record_transfer(self, run: _Run, client_id: str, wallet_id: str, transfer_id: str) -> None:
+        assert self._orders is not None
+        transfer = self._dfns.get_transfer(wallet_id, transfer_id)
+        run.summary.orders_checked += 1
+        if self._orders.record_transfer(client_id, transfer):
+            run.summary.orders_advanced += 1
 
     def _submit_queued(self, run: _Run, slot: int) -> None:
         clients = list(self._repository.iter_clients_with_queued_requests())
