@@ -29,6 +29,8 @@ from local_stack.tokens import InvalidToken, TokenVerifier, authorizer_claims
 log = logging.getLogger(__name__)
 
 JSON = "application/json"
+# The headers a browser may send cross-origin: the CDK API's preflight allows the same (CORS_HEADERS).
+CORS_ALLOW_HEADERS = "Authorization,Content-Type,Idempotency-Key"
 
 
 def _json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -97,6 +99,16 @@ class LocalApiGateway:
         return request_line(request.method, request.path + (f"?{query}" if query else ""), status, elapsed_ms)
 
     def dispatch(self, request: Request) -> Response:
+        response = self._dispatch(request)
+        origin = request.headers.get("Origin")
+        if origin and origin in self._cors_origins and "Access-Control-Allow-Origin" not in response.headers:
+            # The gateway's own answers (401, 403, 502) carry CORS headers as the CDK API's gateway
+            # responses do, so a browser sees the real status instead of a network error.
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+        return response
+
+    def _dispatch(self, request: Request) -> Response:
         special = self._serve_docs(request)
         if special is not None:
             return special
@@ -169,9 +181,7 @@ class LocalApiGateway:
         response = Response(status=204)
         origin = request.headers.get("Origin")
         if origin and origin in self._cors_origins:
-            response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Access-Control-Allow-Methods"] = ",".join([*methods, "OPTIONS"])
-            response.headers["Access-Control-Allow-Headers"] = "Authorization,Content-Type"
+            response.headers["Access-Control-Allow-Headers"] = CORS_ALLOW_HEADERS
             response.headers["Access-Control-Max-Age"] = "600"
-            response.headers["Vary"] = "Origin"
         return response
