@@ -2,8 +2,13 @@
 import { ApiError } from "./api.js";
 import { badge, field, h, notice, replace, short, time } from "./dom.js";
 
+// Processed: planned, and every leg went through the worker. Finished: no transfer still in flight.
+function processed(report) {
+  return report.status === "planned" && report.pending === 0;
+}
+
 function finished(report) {
-  return report.status === "planned" && report.pending === 0 && report.inFlight === 0;
+  return processed(report) && report.inFlight === 0;
 }
 
 function reportTable(report) {
@@ -16,7 +21,7 @@ function reportTable(report) {
     ["Circuit breaker", report.breaker.open ? h("strong", { className: "danger" }, `open since ${report.breaker.openedAt}`) : `closed (${report.breaker.consecutiveFailures}/${report.breaker.threshold} failures)`],
     ["Replays", report.replays], ["Last change", time(report.lastChangeAt)],
   ];
-  return h("dl", { className: "facts", id: "run-report", dataset: { finished: String(finished(report)), confirmed: String(report.confirmed) } },
+  return h("dl", { className: "facts", id: "run-report", dataset: { processed: String(processed(report)), finished: String(finished(report)), confirmed: String(report.confirmed) } },
     rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
 }
 
@@ -41,7 +46,7 @@ export async function operatorView(ctx, main, runId) {
   const show = async () => {
     const current = await ctx.api.get(`/admin/order-runs/${encodeURIComponent(runId)}`);
     replace(report, h("h2", {}, "Report"), reportTable(current));
-    return !finished(current) || current.confirmed + current.failed + current.rejected < current.submitted;
+    return !finished(current);
   };
   if (await show()) ctx.poll(show, 1500);
 }
