@@ -49,7 +49,7 @@ function context(session) {
   const ctx = {
     api, session, config, query: route().query,
     refresh: () => render(),
-    navigate: (hash) => { if (window.location.hash === hash) render(); else window.location.hash = hash; },
+    navigate: go,
     flash: (kind, text) => replace(flashArea, notice(kind, text)),
     // Call fn every `ms` while this view is on screen; fn returning false stops it.
     poll(fn, ms) {
@@ -81,6 +81,12 @@ function context(session) {
     },
   };
   return ctx;
+}
+
+// Show `hash`: a change of hash renders (hashchange); the same hash renders again.
+function go(hash) {
+  if (window.location.hash === hash) render();
+  else window.location.hash = hash;
 }
 
 async function render() {
@@ -134,8 +140,7 @@ function signInScreen() {
     client.showError("");
     try {
       await signInLocally(config, client.control.value.trim(), operator.checked);
-      window.location.hash = "#/account";
-      render();
+      go("#/account");
     } catch (error) {
       client.showError(error.message);
     }

@@ -13,6 +13,8 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
+MAX_SHOT_HEIGHT = 2400
+AFTER_LAYOUT = "return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
 WAIT_S = 30.0  # a ceiling for asynchronous steps (webhooks, the order worker); each returns when done
 
 
@@ -62,9 +64,24 @@ class PortalPage:
         found = self.driver.find_element(By.XPATH, f"//label[normalize-space()={_xpath(label)}]")
         return self.driver.find_element(By.ID, str(found.get_attribute("for")))
 
-    def button(self, text: str, within: WebElement | None = None) -> WebElement:
-        scope = within or self.driver
-        return scope.find_element(By.XPATH, f".//button[normalize-space()={_xpath(text)}]")
+    def click(self, text: str) -> None:
+        """Click the enabled button with this text, once the view shows it."""
+        self.click_xpath(f"//button[normalize-space()={_xpath(text)}]")
+
+    def click_xpath(self, xpath: str) -> None:
+        """Click what ``xpath`` finds, once it is there and enabled; found again if the view re-rendered
+        under the click."""
+        for _ in range(3):
+            found: WebElement = self.until(
+                lambda: next((e for e in self.driver.find_elements(By.XPATH, xpath) if e.is_enabled()), None),
+                f"something to click at {xpath}",
+            )
+            try:
+                found.click()
+                return
+            except StaleElementReferenceException:
+                continue
+        raise AssertionError(f"{xpath} kept being re-rendered")
 
     def unlabelled_controls(self) -> list[str]:
         """Every input or select on screen without a label (an accessibility basic)."""
@@ -95,7 +112,7 @@ class PortalPage:
         checkbox = self.field("In the operators group")
         if checkbox.is_selected() != operator:
             checkbox.click()
-        self.button("Sign in").click()
+        self.click("Sign in")
         self.wait_text("#who", f"Signed in as {client_id}")
 
     def sign_out(self) -> None:
@@ -103,9 +120,17 @@ class PortalPage:
         self.wait_text("main h1", "Sign in")
 
     def shot(self, name: str) -> Path:
+        """The whole page (the window grown to its height for the moment), numbered by step."""
         self._step += 1
         path = self.screenshots / f"{self._step:02d}-{name}.png"
-        self.driver.save_screenshot(str(path))
+        size = self.driver.get_window_size()
+        height = int(self.driver.execute_script("return document.documentElement.scrollHeight"))
+        self.driver.set_window_size(size["width"], min(max(height, size["height"]), MAX_SHOT_HEIGHT))
+        try:
+            self.driver.execute_script(AFTER_LAYOUT)
+            self.driver.save_screenshot(str(path))
+        finally:
+            self.driver.set_window_size(size["width"], size["height"])
         return path
 
 

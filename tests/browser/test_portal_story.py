@@ -22,7 +22,6 @@ from local_stack.remote import RunningStack
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.remote.webelement import WebElement
 
 from tests.browser.conftest import SCREENSHOTS
 from tests.browser.portal_page import PortalPage
@@ -39,18 +38,15 @@ def page(browser: WebDriver, stack: RunningStack) -> PortalPage:
     return portal
 
 
-def _approve_in_sandbox_panel(page: PortalPage, address: str) -> None:
+def _approve_in_sandbox_panel(page: PortalPage, address: str, shot: str) -> None:
     """The officer finds the pending change naming ``address`` and approves it."""
     page.go("Compliance officer (sandbox)", "Compliance officer (sandbox)")
     assert "Sandbox only." in page.text()
-    card: WebElement = page.until(
-        lambda: next(
-            (c for c in page.driver.find_elements(By.CSS_SELECTOR, "li.approval") if address in c.text), None
-        ),
-        f"an approval naming {address}",
-    )
-    page.shot(f"officer-panel-{address[:8]}")
-    page.button("Approve", within=card).click()
+    # By XPath from the page each time: the panel redraws its list as it polls.
+    card = f"//li[contains(@class, 'approval')][.//li[normalize-space()='{address}']]"
+    page.until(lambda: page.driver.find_elements(By.XPATH, card) or None, f"an approval naming {address}")
+    page.shot(shot)
+    page.click_xpath(f"{card}//button[normalize-space()='Approve']")
     page.wait_text("#approvals", "Approved")
 
 
@@ -65,7 +61,7 @@ def test_the_story_in_a_browser(page: PortalPage, stack: RunningStack, downloads
     page.sign_in(alice)
     page.wait_text("main", "You have no managed account yet")
     page.shot("welcome")
-    page.button("Open my account").click()
+    page.click("Open my account")
     account = page.wait_text("#account", "active")
     assert "EthereumSepolia" in account
     assert "0x" in account  # the wallet's address, shown only once the account is active
@@ -85,7 +81,7 @@ def test_the_story_in_a_browser(page: PortalPage, stack: RunningStack, downloads
     destination = "0x" + secrets.token_hex(20)
     page.type("Address", destination)
     page.type("Label (optional)", "My bank")
-    page.button("Ask to add this destination").click()
+    page.click("Ask to add this destination")
     page.wait_text("main h1", "Add destination")
     page.wait_text("#request", "submitted")  # live: queued → submitted once Dfns holds the change
     assert destination in page.text("#request")
@@ -93,7 +89,7 @@ def test_the_story_in_a_browser(page: PortalPage, stack: RunningStack, downloads
     page.shot("request-submitted")
 
     # 3. The compliance officer approves it in the sandbox panel; the request moves to approved.
-    _approve_in_sandbox_panel(page, destination)
+    _approve_in_sandbox_panel(page, destination, "officer-panel-destination")
     page.go("Requests", "Requests")
     row = page.until(lambda: page.find("#requests tr[data-status='approved']"), "the approved request")
     assert destination in row.text
@@ -116,10 +112,10 @@ def test_the_story_in_a_browser(page: PortalPage, stack: RunningStack, downloads
     assert page.field("Exchange").get_attribute("value") == "sandbox-exchange"
     page.type("Asset", "ETH")
     page.type("Amount per order run", "0.05")
-    page.button("Authorise trading").click()
+    page.click("Authorise trading")
     page.wait_text("#mandate", "pending_approval")
     page.shot("trading-pending")
-    _approve_in_sandbox_panel(page, exchange_deposit_address("EthereumSepolia"))
+    _approve_in_sandbox_panel(page, exchange_deposit_address("EthereumSepolia"), "officer-panel-exchange")
     page.go("Trading", "Trading")
     page.wait_text("#mandate", "active")
     page.shot("trading-active")
@@ -128,7 +124,7 @@ def test_the_story_in_a_browser(page: PortalPage, stack: RunningStack, downloads
     # 6. An operator starts an order run and reads its report.
     page.sign_in("ops", operator=True)
     page.go("Order runs", "Order runs")
-    page.button("Start an order run now").click()
+    page.click("Start an order run now")
     report = page.until(
         lambda: e if (e := page.find("#run-report")).get_attribute("data-processed") == "true" else None,
         "the run planned and processed",
@@ -158,7 +154,7 @@ def test_the_story_in_a_browser(page: PortalPage, stack: RunningStack, downloads
     page.shot("audit")
     page.go("Statement", "Statement")
     page.wait_text("#statement", "Balances")
-    page.button("Download CSV").click()
+    page.click("Download CSV")
     page.wait_text("#statement-status", "Downloaded")
     page.shot("statement")
     rows = list(csv.reader(io.StringIO(_downloaded(downloads).read_text(encoding="utf-8"))))
@@ -177,7 +173,7 @@ def test_the_story_in_a_browser(page: PortalPage, stack: RunningStack, downloads
     # 9. A second client sees none of the first's data, even with the first's request id in the URL.
     request_id = stack.api("GET", "/accounts/me/destination-requests", client_id=alice).json()["items"][0]
     page.sign_in(bob)
-    page.button("Open my account").click()
+    page.click("Open my account")
     page.wait_text("#account", "active")
     page.go("What protects my account", "What protects my account")
     page.wait_text("#whitelist", "No approved destination yet")
