@@ -184,6 +184,17 @@ def test_the_story_in_a_browser(page: PortalPage, stack: RunningStack, downloads
     page.wait_text("main", f"No request {request_id['requestId']} on your account")
     page.shot("second-client")
 
+    # 10. Drift shows in red: someone with tag rights lifts the limits tag off Bob's wallet in Dfns.
+    bob_wallet = stack.api("GET", "/accounts/me", client_id=bob).json()["walletId"]
+    with stack.officer_client() as officer:
+        officer.untag_wallet(bob_wallet, ["limits:standard"])
+    page.go("What protects my account", "What protects my account")
+    drift = page.wait_text("#drift", "critical")
+    assert "differs from our records" in drift
+    assert page.find("#drift").value_of_css_property("color") == "rgba(122, 23, 18, 1)"  # dark red text
+    assert "MISSING" in page.text("#wallet-tags")
+    page.shot("drift")
+
 
 def _downloaded(folder: Path, timeout: float = 10.0) -> Path:
     deadline = time.monotonic() + timeout
