@@ -168,9 +168,20 @@ def test_the_story_in_a_browser(page: PortalPage, stack: RunningStack, downloads
     assert page.driver.execute_script("return document.documentElement.scrollWidth") <= 400
     page.shot("phone-protection")
     page.driver.set_window_size(1280, 900)
+
+    # 9. Removing a destination goes through compliance too; once approved it is gone from the view.
+    page.go("Destinations", "Approved destinations")
+    page.click_xpath("//button[@aria-label='Remove My bank']")
+    page.driver.switch_to.alert.accept()
+    page.wait_text("main h1", "Remove destination")
+    page.wait_text("#request", "submitted")
+    _approve_in_sandbox_panel(page, exchange_deposit_address("EthereumSepolia"), "officer-panel-removal")
+    page.go("What protects my account", "What protects my account")
+    page.until(lambda: destination not in page.text("#whitelist") or None, "the removed destination gone")
+    assert "sandbox-exchange deposit" in page.text("#whitelist")
     page.sign_out()
 
-    # 9. A second client sees none of the first's data, even with the first's request id in the URL.
+    # 10. A second client sees none of the first's data, even with the first's request id in the URL.
     request_id = stack.api("GET", "/accounts/me/destination-requests", client_id=alice).json()["items"][0]
     page.sign_in(bob)
     page.click("Open my account")
@@ -184,7 +195,7 @@ def test_the_story_in_a_browser(page: PortalPage, stack: RunningStack, downloads
     page.wait_text("main", f"No request {request_id['requestId']} on your account")
     page.shot("second-client")
 
-    # 10. Drift shows in red: someone with tag rights lifts the limits tag off Bob's wallet in Dfns.
+    # 11. Drift shows in red: someone with tag rights lifts the limits tag off Bob's wallet in Dfns.
     bob_wallet = stack.api("GET", "/accounts/me", client_id=bob).json()["walletId"]
     with stack.officer_client() as officer:
         officer.untag_wallet(bob_wallet, ["limits:standard"])
