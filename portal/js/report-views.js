@@ -66,8 +66,9 @@ export async function statementView(ctx, main) {
         h("table", {}, h("caption", {}, `Balances ${statement.from.slice(0, 10)} – ${statement.to.slice(0, 10)} (to exclusive)`),
           h("thead", {}, h("tr", {}, ["Asset", "Opening", "In", "Out (incl. fees)", "Closing"].map((t) => h("th", { scope: "col" }, t)))),
           h("tbody", {}, statement.balances.map((b) => h("tr", {}, h("td", {}, b.symbol || b.asset), h("td", {}, b.opening), h("td", {}, b.in), h("td", {}, b.out), h("td", {}, b.closing))))),
-        h("p", {}, `${statement.movements.length} confirmed movement(s); every outflow carries its destination's approval.`),
-        statement.movements.some((m) => m.unapprovedDestination) ? notice("error", "An outflow went to an address with no approval on record.") : null);
+        statement.movements.some((m) => m.unapprovedDestination)
+          ? notice("error", `${statement.movements.length} confirmed movement(s). An outflow went to an address with no approval on record.`)
+          : h("p", {}, `${statement.movements.length} confirmed movement(s); every outflow carries its destination's approval.`));
     } catch (error) {
       (/to/.test(error.message) ? to : from).showError(error.message);
     }

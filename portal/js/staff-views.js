@@ -54,13 +54,14 @@ export async function operatorView(ctx, main, runId) {
 function approvalCard(ctx, approval, onDecided) {
   const reason = field({ id: `reason-${approval.approvalId}`, label: "Reason (optional)", maxlength: "200" });
   const status = h("div");
-  const decide = (value) => async () => {
+  const decide = (value) => async (event) => {
+    event.currentTarget.disabled = true;
     try {
       const decided = await ctx.officerDecide(approval.approvalId, value, reason.control.value.trim());
-      replace(status, notice("ok", `${decided.approvalId}: ${decided.status}`));
-      onDecided();
+      onDecided(decided);
     } catch (error) {
       replace(status, notice("error", error.message));
+      event.currentTarget.disabled = false;
     }
   };
   const what = approval.addresses.length
@@ -78,16 +79,21 @@ function approvalCard(ctx, approval, onDecided) {
 }
 
 export async function officerView(ctx, main) {
-  const list = h("ul", { className: "approvals", id: "approvals", "aria-live": "polite" });
+  const list = h("ul", { className: "approvals", id: "approvals" });
+  const decisions = h("div", { id: "decisions", role: "status" });
   const load = async () => {
     const { items } = await ctx.officerApprovals();
     if (list.querySelector("input:focus")) return true; // never redraw under a typing officer
-    replace(list, items.length ? items.map((a) => approvalCard(ctx, a, load)) : h("li", { className: "empty" }, "No approval is waiting."));
+    replace(list, items.length ? items.map((a) => approvalCard(ctx, a, decided)) : h("li", { className: "empty" }, "No approval is waiting."));
     return true;
+  };
+  const decided = (approval) => {
+    replace(decisions, notice("ok", `${approval.approvalId}: ${approval.status}. Dfns tells the product through its webhook.`));
+    return load();
   };
   replace(main,
     h("div", { className: "sandbox-banner", role: "note" }, h("strong", {}, "Sandbox only."), " This panel stands in for the Dfns dashboard on the local stack: a human compliance officer decides in Dfns with their own credential. The product itself can never approve."),
-    h("h1", {}, "Compliance officer (sandbox)"), h("h2", {}, "Waiting for a decision"), list);
+    h("h1", {}, "Compliance officer (sandbox)"), decisions, h("h2", {}, "Waiting for a decision"), list);
   await load();
   ctx.poll(load, 2000);
 }

@@ -35,11 +35,13 @@ SCREENSHOTS = ROOT / "build" / "browser"
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     state_dir = tmp_path_factory.mktemp("portal-stack")
     log_path = state_dir / CONSOLE_LOG
-    # Not real time: the test moves the sandbox's clock to confirm transfers at once (as the demo does).
+    # In real time, as `make run`: the sandbox's clock is the wall clock (plus what the test advances it
+    # by to confirm a transfer at once, as the demo does), so Dfns's timestamps and the product's agree
+    # and the statement can link each outflow to the approval before it. A frozen clock would not.
     command = stack_command(
         state_dir, "run",
         "--api-port", "0", "--sandbox-port", "0", "--aws-port", "0", "--portal-port", "0",
-        "--no-realtime", "--reconcile-seconds", "3600",
+        "--reconcile-seconds", "3600",
     )  # fmt: skip
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=stack_env(), stdout=log, stderr=subprocess.STDOUT)

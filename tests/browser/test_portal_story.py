@@ -47,7 +47,7 @@ def _approve_in_sandbox_panel(page: PortalPage, address: str, shot: str) -> None
     page.until(lambda: page.driver.find_elements(By.XPATH, card) or None, f"an approval naming {address}")
     page.shot(shot)
     page.click_xpath(f"{card}//button[normalize-space()='Approve']")
-    page.wait_text("#approvals", "Approved")
+    page.wait_text("#decisions", "Approved")
 
 
 def test_the_story_in_a_browser(page: PortalPage, stack: RunningStack, downloads: Path) -> None:
@@ -153,7 +153,9 @@ def test_the_story_in_a_browser(page: PortalPage, stack: RunningStack, downloads
     assert "approv" in audit.lower()
     page.shot("audit")
     page.go("Statement", "Statement")
-    page.wait_text("#statement", "Balances")
+    statement = page.wait_text("#statement", "Balances")
+    assert "every outflow carries its destination's approval" in statement
+    assert "no approval on record" not in statement  # the order's transfer went to an approved address
     page.click("Download CSV")
     page.wait_text("#statement-status", "Downloaded")
     page.shot("statement")
