@@ -16,6 +16,7 @@ const who = document.getElementById("who");
 const flashArea = document.getElementById("flash");
 let config;
 let timers = [];
+let signedOutBecause = null; // shown on the sign-in screen (e.g. the API answered 401)
 let generation = 0;
 
 function navItems(session) {
@@ -45,7 +46,10 @@ function stopPolling() {
 
 function context(session) {
   const mine = ++generation;
-  const api = new Api(config.apiUrl, session.token, { onUnauthorized: () => { sessionStorage.clear(); } });
+  const api = new Api(config.apiUrl, session.token, { onUnauthorized: () => {
+    sessionStorage.clear();
+    signedOutBecause = "Your session has ended: please sign in again.";
+  } });
   const ctx = {
     api, session, config, query: route().query,
     refresh: () => render(),
@@ -130,6 +134,7 @@ function signInScreen() {
   const operator = h("input", { type: "checkbox", id: "operator" });
   const status = h("div");
   const form = h("form", { id: "sign-in" },
+    signedOutBecause ? notice("error", signedOutBecause) : null,
     notice("info", "Local stack: a development sign-in standing in for Cognito. Pick a client or type any id."),
     client.element, h("datalist", { id: "dev-clients" }, DEV_CLIENTS.map(([id, text]) => h("option", { value: id }, text))),
     h("div", { className: "check" }, operator, h("label", { for: "operator" }, "In the operators group")),
@@ -140,6 +145,7 @@ function signInScreen() {
     client.showError("");
     try {
       await signInLocally(config, client.control.value.trim(), operator.checked);
+      signedOutBecause = null;
       go("#/account");
     } catch (error) {
       client.showError(error.message);

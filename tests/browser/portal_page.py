@@ -98,7 +98,7 @@ class PortalPage:
         self.driver.get(self.url + fragment)
 
     def go(self, nav_text: str, heading: str) -> None:
-        self.driver.find_element(By.XPATH, f"//nav//a[normalize-space()={_xpath(nav_text)}]").click()
+        self.click_xpath(f"//nav//a[normalize-space()={_xpath(nav_text)}]")
         self.wait_text("main h1", heading)
 
     def type(self, label: str, value: str) -> None:
@@ -116,7 +116,7 @@ class PortalPage:
         self.wait_text("#who", f"Signed in as {client_id}")
 
     def sign_out(self) -> None:
-        self.find("#sign-out").click()
+        self.click_xpath("//button[@id='sign-out']")
         self.wait_text("main h1", "Sign in")
 
     def shot(self, name: str) -> Path:

@@ -29,6 +29,12 @@ from tests.browser.portal_page import PortalPage
 pytestmark = [pytest.mark.browser]
 
 ONE_ETH = 10**18
+SPOIL_TOKEN = """
+const key = "managed-accounts.session";
+const session = JSON.parse(sessionStorage.getItem(key));
+session.token = session.token.slice(0, -6) + (session.token.endsWith("AAAAAA") ? "BBBBBB" : "AAAAAA");
+sessionStorage.setItem(key, JSON.stringify(session));
+"""
 
 
 @pytest.fixture
@@ -207,6 +213,12 @@ def test_the_story_in_a_browser(page: PortalPage, stack: RunningStack, downloads
     assert page.find("#drift").value_of_css_property("color") == "rgba(122, 23, 18, 1)"  # dark red text
     assert "MISSING" in page.text("#wallet-tags")
     page.shot("drift")
+
+    # 12. A token the API refuses (here: its signature spoiled): the gateway's 401 reaches the page
+    # through CORS, and the page asks to sign in again instead of failing silently.
+    page.driver.execute_script(SPOIL_TOKEN)
+    page.go("Activity", "Sign in")
+    page.wait_text("main", "Your session has ended")
 
 
 def _downloaded(folder: Path, timeout: float = 10.0) -> Path:
