@@ -99,27 +99,17 @@ class LocalApiGateway:
         return request_line(request.method, request.path + (f"?{query}" if query else ""), status, elapsed_ms)
 
     def dispatch(self, request: Request) -> Response:
-        response = self._dispatch(request)
-        origin = request.headers.get("Origin")
-        if origin and origin in self._cors_origins and "Access-Control-Allow-Origin" not in response.headers:
-            # The gateway's own answers (401, 403, 502) carry CORS headers as the CDK API's gateway
-            # responses do, so a browser sees the real status instead of a network error.
-            response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Vary"] = "Origin"
-        return response
-
-    def _dispatch(self, request: Request) -> Response:
         special = self._serve_docs(request)
         if special is not None:
             return special
         if request.method == "OPTIONS":
-            return self._preflight(request)
+            return self._own(request, self._preflight(request))
         routed = self._router.resolve(request.method, request.path)
         if routed is None:
-            return _json_response(403, {"message": "Missing Authentication Token"})
+            return self._own(request, _json_response(403, {"message": "Missing Authentication Token"}))
         claims = self._authorize(request, routed.route.auth)
         if isinstance(claims, Response):
-            return claims
+            return self._own(request, claims)
         incoming = IncomingRequest(
             method=request.method,
             path=request.path,
@@ -134,8 +124,19 @@ class LocalApiGateway:
             result = self._invoker.invoke(routed.route.function, event)
         except Exception:
             log.exception("handler %s failed on %s %s", routed.route.function, request.method, request.path)
-            return _json_response(502, {"message": "Internal server error"})
+            return self._own(request, _json_response(502, {"message": "Internal server error"}))
+        # The handler's own headers, CORS included (the resolver's CORSConfig), as the proxy passes them.
         return lambda_result_to_response(result)
+
+    def _own(self, request: Request, response: Response) -> Response:
+        """One of the gateway's own answers (preflight, 401, 403, 502): with CORS headers for an allowed
+        origin, as the CDK API's preflight and gateway responses carry, so a browser sees the real status
+        instead of a network error."""
+        origin = request.headers.get("Origin")
+        if origin and origin in self._cors_origins:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+        return response
 
     def _authorize(self, request: Request, auth: str) -> dict[str, str] | Response | None:
         """The authorizer's claims for a client/operator route (None for the webhook route), or the

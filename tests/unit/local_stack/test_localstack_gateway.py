@@ -196,6 +196,13 @@ def test_the_gateways_own_errors_carry_cors_headers_for_configured_origins(clien
     assert invoker.events == []
 
 
+def test_a_handlers_answer_keeps_its_own_headers_with_no_cors_added(client, invoker, key):
+    # A handler that forgot CORS must fail in the browser here as it would behind API Gateway.
+    response = client.post("/accounts", headers={**_auth(key), "Origin": "http://localhost:5173"})
+    assert response.status_code == 200
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
 def test_openapi_merges_function_schemas_and_covers_every_route(client):
     document = client.get("/openapi.json").get_json()
     assert document["openapi"].startswith("3.1")
