@@ -44,8 +44,7 @@ function stopPolling() {
   timers = [];
 }
 
-function context(session) {
-  const mine = ++generation;
+function context(session, mine) {
   const api = new Api(config.apiUrl, session.token, { onUnauthorized: () => {
     sessionStorage.clear();
     signedOutBecause = "Your session has ended: please sign in again.";
@@ -93,7 +92,10 @@ function go(hash) {
   else window.location.hash = hash;
 }
 
+// Each render owns the page until the next one starts: a view is built off-screen and shown only if no
+// newer render (a click, a hash change) began while it waited for the API.
 async function render() {
+  const mine = ++generation;
   stopPolling();
   replace(flashArea);
   const session = currentSession();
@@ -107,18 +109,21 @@ async function render() {
   replace(nav, h("ul", {}, navItems(session).map(([href, text]) => h("li", {},
     h("a", { href, "aria-current": href.slice(2) === current.name ? "page" : false, className: href === "#/officer" ? "sandbox-link" : "" }, text)))));
   const view = VIEWS[current.name];
-  const ctx = context(session);
+  const ctx = context(session, mine);
+  const slot = h("div", { className: "view" });
   main.setAttribute("aria-busy", "true");
   try {
-    if (!view) replace(main, h("h1", {}, "Not found"), h("p", {}, h("a", { href: "#/account" }, "Back to my account")));
-    else await view(ctx, main, current.arg);
+    if (!view) replace(slot, h("h1", {}, "Not found"), h("p", {}, h("a", { href: "#/account" }, "Back to my account")));
+    else await view(ctx, slot, current.arg);
   } catch (error) {
+    if (mine !== generation) return;
     if (error.status === 401) return render();
-    replace(main, h("h1", {}, "Something went wrong"), notice("error", error.message));
-  } finally {
-    main.removeAttribute("aria-busy");
+    replace(slot, h("h1", {}, "Something went wrong"), notice("error", error.message));
   }
-  document.title = `${main.querySelector("h1")?.textContent || "Portal"} · Managed account`;
+  if (mine !== generation) return; // a newer render owns the page
+  main.removeAttribute("aria-busy");
+  replace(main, slot);
+  document.title = `${slot.querySelector("h1")?.textContent || "Portal"} · Managed account`;
 }
 
 function signInScreen() {
