@@ -23,7 +23,7 @@ help: ## list the targets
 install: $(UV) ## create .venv with every dependency group (locked)
 	$(UV) sync --locked --all-groups
 
-run: $(UV) ## start the whole product on loopback (API :3000, Dfns sandbox :3001, moto :3002); VERBOSE=1
+run: $(UV) ## start the whole product on loopback (API :3000, sandbox :3001, moto :3002, portal :3003/portal/); VERBOSE=1
 	$(UV) sync --locked --inexact --group local
 	@$(UV) run --no-sync managed-accounts run $(if $(VERBOSE),--verbose)
 
