@@ -34,6 +34,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         "--api-port", "0",
         "--sandbox-port", "0",
         "--aws-port", "0",
+        "--portal-port", "0",
         "--no-realtime",
         "--reconcile-seconds", "3600",
     )  # fmt: skip

@@ -203,7 +203,8 @@ def test_trading_needs_no_more_than_the_orders_functions_grants(recorded: tuple[
         dfns=world.dfns,
         settings=settings,
         clock=world.clock,
-        publisher=AuditingPublisher(world.publisher, world.audit),  # as wiring wraps the bus
+        # As wiring wraps the bus (build_trading's fakes are typed for the bare RecordingPublisher).
+        publisher=AuditingPublisher(world.publisher, world.audit),  # type: ignore[arg-type]
     )
     world.onboarding.onboard("alice")
     service = trading.service
