@@ -203,8 +203,7 @@ def test_trading_needs_no_more_than_the_orders_functions_grants(recorded: tuple[
         dfns=world.dfns,
         settings=settings,
         clock=world.clock,
-        # As wiring wraps the bus (build_trading's fakes are typed for the bare RecordingPublisher).
-        publisher=AuditingPublisher(world.publisher, world.audit),  # type: ignore[arg-type]
+        publisher=AuditingPublisher(world.publisher, world.audit),  # as wiring wraps the bus
     )
     world.onboarding.onboard("alice")
     service = trading.service
