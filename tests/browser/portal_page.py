@@ -3,11 +3,13 @@ screenshot per step under build/browser/."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
+from selenium.webdriver import Chrome
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
@@ -19,7 +21,7 @@ WAIT_S = 30.0  # a ceiling for asynchronous steps (webhooks, the order worker); 
 
 
 class PortalPage:
-    def __init__(self, driver: WebDriver, url: str, screenshots: Path) -> None:
+    def __init__(self, driver: Chrome, url: str, screenshots: Path) -> None:
         self.driver = driver
         self.url = url
         self.screenshots = screenshots
@@ -120,17 +122,23 @@ class PortalPage:
         self.wait_text("main h1", "Sign in")
 
     def shot(self, name: str) -> Path:
-        """The whole page (the window grown to its height for the moment), numbered by step."""
+        """The whole page, numbered by step: Chromium's own full-page capture (DevTools
+        ``Page.captureScreenshot`` beyond the viewport), so nothing below the fold is cut off."""
         self._step += 1
         path = self.screenshots / f"{self._step:02d}-{name}.png"
-        size = self.driver.get_window_size()
-        height = int(self.driver.execute_script("return document.documentElement.scrollHeight"))
-        self.driver.set_window_size(size["width"], min(max(height, size["height"]), MAX_SHOT_HEIGHT))
-        try:
-            self.driver.execute_script(AFTER_LAYOUT)
-            self.driver.save_screenshot(str(path))
-        finally:
-            self.driver.set_window_size(size["width"], size["height"])
+        self.driver.execute_script(AFTER_LAYOUT)
+        content = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+        clip = {
+            "x": 0,
+            "y": 0,
+            "width": content["width"],
+            "height": min(content["height"], MAX_SHOT_HEIGHT),
+            "scale": 1,
+        }
+        shot = self.driver.execute_cdp_cmd(
+            "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}
+        )
+        path.write_bytes(base64.b64decode(shot["data"]))
         return path
 
 

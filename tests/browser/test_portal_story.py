@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from local_stack.environment import exchange_deposit_address
 from local_stack.remote import RunningStack
+from selenium.webdriver import Chrome
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.remote.webdriver import WebDriver
 
 from tests.browser.conftest import SCREENSHOTS
 from tests.browser.portal_page import PortalPage
@@ -38,7 +38,7 @@ sessionStorage.setItem(key, JSON.stringify(session));
 
 
 @pytest.fixture
-def page(browser: WebDriver, stack: RunningStack) -> PortalPage:
+def page(browser: Chrome, stack: RunningStack) -> PortalPage:
     portal = PortalPage(browser, stack.info["portalUrl"], SCREENSHOTS)
     portal.open()
     return portal
