@@ -104,9 +104,12 @@ def merged_document(
     merged["paths"] = paths
     merged["servers"] = [{"url": server_url}]
     components = merged.setdefault("components", {})
-    components.setdefault("schemas", {})["ErrorBody"] = ErrorBody.model_json_schema(
-        by_alias=True, ref_template="#/components/schemas/{model}"
-    )
+    # Pydantic nests ErrorDetail under the schema's own $defs while the $ref points at components:
+    # hoisted there, every error answer's schema resolves (schemathesis validates them all).
+    error_body = ErrorBody.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
+    component_schemas = components.setdefault("schemas", {})
+    component_schemas.update(error_body.pop("$defs", {}))
+    component_schemas["ErrorBody"] = error_body
     components.setdefault("securitySchemes", {})[SECURITY_SCHEME] = {
         "type": "http",
         "scheme": "bearer",
