@@ -23,25 +23,39 @@ StatementFormat = Literal["json", "csv"]
 FORMATS: tuple[StatementFormat, ...] = ("json", "csv")
 
 
+# The moments a report may name. Far enough from the calendar's ends that a period's arithmetic (a day
+# added, a year taken) cannot overflow: 9999-12-31 as ``to`` was a 500 (found by property tests).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
 def parse_moment(text: str, name: str, *, end_of_day: bool = False) -> datetime:
     """ISO-8601: a date (``2026-01-31``: the day's start, or the next day's start for ``end_of_day``)
-    or a date-time (an offset or ``Z``; none means UTC)."""
+    or a date-time (an offset or ``Z``; none means UTC), from 1970 to 8999."""
     raw = text.strip()
     try:
         if len(raw) == 10:
             day = date.fromisoformat(raw)
             moment = datetime.combine(day, time(), tzinfo=UTC)
-            return moment + timedelta(days=1) if end_of_day else moment
-        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
+            if end_of_day and day.year < LATEST.year:
+                moment += timedelta(days=1)
+        else:
+            parsed = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
+            moment = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
     except ValueError:
         raise InvalidQuery(f"{name} is not an ISO-8601 date or date-time (e.g. 2026-01-31)") from None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:  # an offset that moves the moment off the calendar's ends
+        moment = LATEST
+    if not EARLIEST <= moment < LATEST:
+        raise InvalidQuery(f"{name} must be between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
+    return moment
 
 
 def parse_period(start: str | None, end: str | None, *, now: datetime, default_days: int) -> ReportPeriod:
     """``[from, to)``: ``to`` defaults to now, ``from`` to ``default_days`` before ``to``; ``from`` must
     come before ``to`` and the span stay within 366 days."""
     period_end = parse_moment(end, "to", end_of_day=True) if end else now
+    # EARLIEST is far enough from the calendar's start for the default span to fit.
     period_start = parse_moment(start, "from") if start else period_end - timedelta(days=default_days)
     if period_start >= period_end:
         raise InvalidQuery("from must be before to")
@@ -53,7 +67,8 @@ def parse_period(start: str | None, end: str | None, *, now: datetime, default_d
 def parse_limit(text: str | None, *, default: int = 20) -> int:
     if text is None or text == "":
         return default
-    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+    # ASCII digits only: str.isdigit() is true for "²", which int() refuses (a 500, found by fuzzing).
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIMIT:
         raise InvalidQuery(f"limit must be a whole number from 1 to {MAX_LIMIT}")
     return int(text)
 
