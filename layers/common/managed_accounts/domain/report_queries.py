@@ -1,9 +1,10 @@
 """Reading the query of a report route: dates, periods, page sizes, formats and opaque cursors.
 
 Every problem is a 400 ``invalid_query`` that names it (DESIGN.md §3: bad input gets a clear 4xx). A
-cursor is base64url JSON carrying a digest of its owner's client id: it decodes only for the client it
-was issued to, so a cursor is never a way into another client's data (it could not be anyway: every
-read is scoped to the caller's own partition and wallet).
+cursor is base64url JSON whose tag binds its state to its owner's client id and its listing: it opens
+only for the client and the listing it was issued for, and not at all once edited, so a cursor is never
+a way into another client's data (it could not be anyway: every read is scoped to the caller's own
+partition and wallet).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import json
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
@@ -81,28 +83,38 @@ def parse_format(text: str | None) -> StatementFormat:
     raise InvalidQuery("format must be csv or json")
 
 
-def _owner(client_id: str) -> str:
-    return hashlib.sha256(f"cursor:{client_id}".encode()).hexdigest()[:16]
+def _tag(client_id: str, kind: str, state_json: str) -> str:
+    """Binds a cursor's state to its owner and kind: any edit to either changes it."""
+    return hashlib.sha256(f"cursor\n{client_id}\n{kind}\n{state_json}".encode()).hexdigest()[:32]
+
+
+def _state_json(state: Any) -> str:
+    return json.dumps(state, separators=(",", ":"), sort_keys=True)
 
 
 def seal_cursor(client_id: str, kind: str, state: dict[str, Any]) -> str:
     """An opaque cursor of ``kind`` for ``client_id``."""
-    payload = {"k": kind, "o": _owner(client_id), "s": state}
+    payload = {"k": kind, "s": state, "t": _tag(client_id, kind, _state_json(state))}
     raw = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def open_cursor(client_id: str, kind: str, cursor: str) -> dict[str, Any]:
-    """The state inside a cursor issued to ``client_id`` for ``kind``; 400 for anything else."""
+    """The state inside a cursor issued to ``client_id`` for ``kind``; 400 for anything else: another
+    client's cursor, another listing's, or one edited in any way (found by property tests: the state of
+    a cursor could be edited and was believed). The tag is a check, not a secret: what a forged cursor
+    could reach is still only the caller's own partition."""
     try:
         payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidQuery("cursor is not valid") from None
     if (
         not isinstance(payload, dict)
         or payload.get("k") != kind
-        or payload.get("o") != _owner(client_id)
         or not isinstance(payload.get("s"), dict)
+        or not isinstance(payload.get("t"), str)
+        or not hmac.compare_digest(payload["t"], _tag(client_id, kind, _state_json(payload["s"])))
+        or cursor != seal_cursor(client_id, kind, payload["s"])  # one spelling per cursor
     ):
         raise InvalidQuery("cursor is not valid")
     state: dict[str, Any] = payload["s"]
