@@ -8,8 +8,10 @@ sends the same cases each time. The test prints how many cases it sent and fails
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +22,9 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
+from local_stack import aws
 from local_stack.remote import RunningStack
+from managed_accounts.api.webhook_signature import sign
 from managed_accounts.routes import ROUTES, Route
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -210,3 +214,68 @@ def test_no_generated_request_gets_a_5xx_or_an_answer_outside_the_documented_sch
     report = "\n".join(f"{label}\n  " + "\n  ".join(found) for label, found in tally.failures.items())
     assert not tally.failures, f"{sum(map(len, tally.failures.values()))} failing cases:\n{report}"
     assert tally.sent >= MIN_CASES, f"only {tally.sent} cases were sent"
+
+
+WEBHOOK_EXAMPLES = 100  # per kind of junk
+# What a header can carry (Latin-1, no control characters): junk, and well-formed signatures of other bodies.
+HEADER_TEXT = st.text(
+    st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=80
+)
+SIGNATURES = st.none() | HEADER_TEXT | st.binary(min_size=32, max_size=32).map(lambda b: "sha256=" + b.hex())
+JUNK = st.binary(max_size=2_000) | st.text(max_size=500).map(str.encode)
+EVENT_KINDS = st.sampled_from(
+    ["policy.approval.pending", "policy.approval.resolved", "wallet.transfer.confirmed",
+     "wallet.transfer.failed", "wallet.tags.modified", "wallet.created", ""]
+)  # fmt: skip
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@st.composite
+def signed_events(draw: st.DrawFn, now: float) -> bytes:
+    """Authenticated nonsense: events of every kind with junk data, sent now or outside the window."""
+    event = {
+        "id": draw(st.text(max_size=20)),
+        "kind": draw(EVENT_KINDS | st.text(max_size=20)),
+        "data": draw(JSON_VALUES),
+        "timestampSent": now + draw(st.sampled_from([0, -5, 400, -4000])),
+        **draw(st.dictionaries(st.text(max_size=8), JSON_VALUES, max_size=3)),
+    }
+    return json.dumps(event, separators=(",", ":")).encode()
+
+
+def test_the_webhook_answers_junk_401_and_signed_junk_never_a_5xx(proof_stack: RunningStack) -> None:
+    """The webhook route has no token: its HMAC is the authentication. Unsigned or wrongly signed
+    bodies are a 401; bodies signed with the real secret but carrying nonsense are never a 5xx."""
+    url = f"{proof_stack.info['apiUrl']}/webhooks/dfns"
+    secret = aws.get_secret_json(proof_stack.info["awsEndpointUrl"], proof_stack.info["secrets"]["webhook"])
+    session = requests.Session()
+    answers: dict[str, list[int]] = {"unsigned": [], "signed": []}
+
+    def post(raw: bytes, signature: str | None) -> int:
+        headers = {"Content-Type": "application/json"}
+        if signature is not None:
+            headers["X-DFNS-WEBHOOK-SIGNATURE"] = signature
+        return session.post(url, data=raw, headers=headers, timeout=30).status_code
+
+    @settings(max_examples=WEBHOOK_EXAMPLES, deadline=None, derandomize=True, database=None)
+    @given(raw=JUNK, signature=SIGNATURES)
+    def unsigned(raw: bytes, signature: str | None) -> None:
+        status = post(raw, signature)
+        answers["unsigned"].append(status)
+        assert status == 401, (raw[:80], signature)
+
+    @settings(max_examples=WEBHOOK_EXAMPLES, deadline=None, derandomize=True, database=None)
+    @given(raw=JUNK | signed_events(time.time()))
+    def signed(raw: bytes) -> None:
+        status = post(raw, sign(raw, secret["secret"]))
+        answers["signed"].append(status)
+        assert status < 500, raw[:200]
+
+    unsigned()
+    signed()
+    counts = {kind: dict(Counter(statuses)) for kind, statuses in answers.items()}
+    print(f"\nwebhook fuzzing: {sum(map(len, answers.values()))} deliveries, statuses {counts}")
