@@ -71,6 +71,21 @@ _WEBHOOK_ERRORS = {
 }
 
 
+# DESIGN.md §3: a client may send an Idempotency-Key on any POST/PUT/DELETE (commands.checked_key).
+# Onboarding needs none (idempotent by design) and the webhook de-duplicates on the business fact.
+IDEMPOTENCY_KEY: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "The same key with the same body returns the stored answer; with another body, a 422",
+    "schema": {"type": "string", "pattern": "^[!-~]{1,128}$"},
+}
+
+
+def takes_idempotency_key(route: Route) -> bool:
+    return route.method != "GET" and route.auth != "webhook" and route.path != "/accounts"
+
+
 def merged_document(
     schemas: list[dict[str, Any]], routes: tuple[Route, ...], *, server_url: str
 ) -> dict[str, Any]:
@@ -99,6 +114,11 @@ def merged_document(
                 responses[str(status)] = {"description": description, "content": _ERROR_CONTENT}
         if route.auth == "operator":
             operation["responses"].setdefault("403", {"description": "Operators only"})
+        if takes_idempotency_key(route):
+            parameters = [
+                p for p in operation.get("parameters", []) if p.get("name") != IDEMPOTENCY_KEY["name"]
+            ]
+            operation["parameters"] = [*parameters, IDEMPOTENCY_KEY]
         paths.setdefault(route.path, {})[method] = operation
     merged["openapi"] = merged.get("openapi", "3.1.0")
     merged["paths"] = paths

@@ -57,3 +57,23 @@ def test_every_success_status_a_route_answers_is_documented() -> None:
         responses = paths[route.path][route.method.lower()]["responses"]
         documented = {status for status in responses if status.startswith("2")}
         assert documented == SUCCESS_STATUSES.get((route.method, route.path), {"200"}), route
+
+
+def test_the_commands_document_the_idempotency_key_header() -> None:
+    """DESIGN.md §3's Idempotency-Key was honoured but undocumented, so no client (or fuzzer) knew of it."""
+    paths = document()["paths"]
+    documented = {
+        (route.method, route.path)
+        for route in ROUTES
+        if any(
+            p["name"] == "Idempotency-Key"
+            for p in paths[route.path][route.method.lower()].get("parameters", [])
+        )
+    }
+    assert documented == {
+        ("POST", "/accounts/me/destination-requests"),
+        ("DELETE", "/accounts/me/destinations/{address}"),
+        ("PUT", "/accounts/me/trading-authorization"),
+        ("DELETE", "/accounts/me/trading-authorization"),
+        ("POST", "/admin/order-runs"),
+    }
