@@ -229,9 +229,15 @@ EVENT_KINDS = st.sampled_from(
     ["policy.approval.pending", "policy.approval.resolved", "wallet.transfer.confirmed",
      "wallet.transfer.failed", "wallet.tags.modified", "wallet.created", ""]
 )  # fmt: skip
+
+
+def _containers(inner: Any) -> Any:
+    return st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3)
+
+
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
+    _containers,
     max_leaves=12,
 )
 
