@@ -73,8 +73,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
 
 @pytest.fixture(scope="session")
 def proof_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    """A stack of its own for the fuzzer: thousands of generated requests (order runs among them) must
-    not change what the story tests on the shared stack see."""
+    """A stack of its own for the fuzzer and the authorization matrix: thousands of generated requests
+    (order runs among them) and changes left waiting for the officer must not change what the story
+    tests on the shared stack see."""
     with started_stack(tmp_path_factory.mktemp("proof-stack")) as running:
         yield running
 
