@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 STAGE ?= dev
 CDK := npx --yes --prefix .tools/cdk cdk
 
-.PHONY: help install run test lint format unit synth deploy bench openapi clean
+.PHONY: help install run test lint format unit synth deploy bench openapi clean test-browser browser screenshots
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,7 +23,7 @@ help: ## list the targets
 install: $(UV) ## create .venv with every dependency group (locked)
 	$(UV) sync --locked --all-groups
 
-run: $(UV) ## start the whole product on loopback (API :3000, Dfns sandbox :3001, moto :3002); VERBOSE=1
+run: $(UV) ## start the whole product on loopback (API :3000, sandbox :3001, moto :3002, portal :3003/portal/); VERBOSE=1
 	$(UV) sync --locked --inexact --group local
 	@$(UV) run --no-sync managed-accounts run $(if $(VERBOSE),--verbose)
 
@@ -61,6 +61,30 @@ format: install ## apply ruff's fixes and formatting
 
 test: lint ## lint, then the whole test suite with coverage
 	$(UV) run --no-sync pytest -n 2 --cov --cov-report=term --cov-report=xml:build/coverage.xml
+
+# The portal (portal/) clicked through in headless Chromium. Debian's chromium and chromium-driver are
+# version-matched; nothing is downloaded at test time. Kept out of `make test` (tests/browser is not
+# collected by default).
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium and chromium-driver with apt (a few minutes the first time)"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }; \
+	else \
+		echo "make test-browser needs Chromium and its driver; as root run:" >&2; \
+		echo "  apt-get install -y chromium chromium-driver" >&2; \
+		exit 2; \
+	fi
+
+test-browser: install browser ## the portal's story in headless Chromium; screenshots in build/browser/
+	$(UV) run --no-sync pytest tests/browser
+
+screenshots: test-browser ## refresh the README's screenshots (docs/screenshots/) from the browser test
+	mkdir -p docs/screenshots
+	rm -f docs/screenshots/*.png
+	cp build/browser/[0-9]*.png docs/screenshots/
+	rm -f docs/screenshots/*-timeout-*.png
 
 unit: install ## unit tests only (fast)
 	$(UV) run --no-sync pytest tests/unit

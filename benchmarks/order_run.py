@@ -147,6 +147,7 @@ def measure(mandates: int, rate_limit: int) -> dict[str, Any]:
             api_port=0,
             sandbox_port=0,
             aws_port=0,
+            portal_port=0,
             state_dir=Path(state),
             sandbox_realtime=False,
             reconcile_seconds=24 * 3600,

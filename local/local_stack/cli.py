@@ -74,6 +74,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--api-port", type=int, default=_env_int("MANAGED_ACCOUNTS_API_PORT", 3000))
     run.add_argument("--sandbox-port", type=int, default=_env_int("MANAGED_ACCOUNTS_SANDBOX_PORT", 3001))
     run.add_argument("--aws-port", type=int, default=_env_int("MANAGED_ACCOUNTS_AWS_PORT", 3002))
+    run.add_argument(
+        "--portal-port",
+        type=int,
+        default=_env_int("MANAGED_ACCOUNTS_PORTAL_PORT", 3003),
+        help="the reference portal (its own origin, allowed by CORS)",
+    )
     run.add_argument("--reconcile-seconds", type=float, default=60.0, help="reconciler schedule")
     run.add_argument(
         "--order-run-schedule",
@@ -138,7 +144,14 @@ def _run(args: argparse.Namespace) -> int:
     from local_stack.serving import ensure_ports_free
 
     # Before the heavy imports (boto3, moto): a taken port should fail in a blink, not after seconds.
-    ensure_ports_free({"API": args.api_port, "Dfns sandbox": args.sandbox_port, "moto": args.aws_port})
+    ensure_ports_free(
+        {
+            "API": args.api_port,
+            "Dfns sandbox": args.sandbox_port,
+            "moto": args.aws_port,
+            "portal": args.portal_port,
+        }
+    )
     from local_stack.console import route_logs
     from local_stack.stack import LocalStack, StackConfig
 
@@ -146,6 +159,7 @@ def _run(args: argparse.Namespace) -> int:
         api_port=args.api_port,
         sandbox_port=args.sandbox_port,
         aws_port=args.aws_port,
+        portal_port=args.portal_port,
         state_dir=_state_dir(args),
         reconcile_seconds=args.reconcile_seconds,
         order_run_schedule=args.order_run_schedule,
@@ -250,6 +264,7 @@ def usage(info: dict[str, Any], state_dir: Path, log_path: Path) -> str:
     try_it = "\n".join(f"  {line}" for line in commands)
     return f"""
 Managed accounts — the local stack is up (state in {state_dir}/stack.json)
+  Portal         {info.get("portalUrl", "(not served)")}   (sign in as any client; a sandbox officer panel)
   API            {api}
   Swagger UI     {api}/docs   (OpenAPI: {api}/openapi.json)
   Dfns sandbox   {info["sandboxUrl"]}

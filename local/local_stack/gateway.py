@@ -30,6 +30,8 @@ from local_stack.tokens import InvalidToken, TokenVerifier, authorizer_claims
 log = logging.getLogger(__name__)
 
 JSON = "application/json"
+# The headers a browser may send cross-origin: the CDK API's preflight allows the same (CORS_HEADERS).
+CORS_ALLOW_HEADERS = "Authorization,Content-Type,Idempotency-Key"
 
 
 def _json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -116,13 +118,13 @@ class LocalApiGateway:
         if special is not None:
             return special
         if request.method == "OPTIONS":
-            return self._preflight(request)
+            return self._own(request, self._preflight(request))
         routed = self._router.resolve(request.method, request.path)
         if routed is None:
-            return _no_route()
+            return self._own(request, _no_route())
         claims = self._authorize(request, routed.route.auth)
         if isinstance(claims, Response):
-            return claims
+            return self._own(request, claims)
         incoming = IncomingRequest(
             method=request.method,
             path=request.path,
@@ -137,8 +139,19 @@ class LocalApiGateway:
             result = self._invoker.invoke(routed.route.function, event)
         except Exception:
             log.exception("handler %s failed on %s %s", routed.route.function, request.method, request.path)
-            return _bad_gateway()
+            return self._own(request, _bad_gateway())
+        # The handler's own headers, CORS included (the resolver's CORSConfig), as the proxy passes them.
         return lambda_result_to_response(result)
+
+    def _own(self, request: Request, response: Response) -> Response:
+        """One of the gateway's own answers (preflight, 401, 404, 502): with CORS headers for an allowed
+        origin, as the CDK API's preflight and gateway responses carry, so a browser sees the real status
+        instead of a network error."""
+        origin = request.headers.get("Origin")
+        if origin and origin in self._cors_origins:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+        return response
 
     def _authorize(self, request: Request, auth: str) -> dict[str, str] | Response | None:
         """The authorizer's claims for a client/operator route (None for the webhook route), or the
@@ -181,9 +194,7 @@ class LocalApiGateway:
         response = Response(status=204)
         origin = request.headers.get("Origin")
         if origin and origin in self._cors_origins:
-            response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Access-Control-Allow-Methods"] = ",".join([*methods, "OPTIONS"])
-            response.headers["Access-Control-Allow-Headers"] = "Authorization,Content-Type"
+            response.headers["Access-Control-Allow-Headers"] = CORS_ALLOW_HEADERS
             response.headers["Access-Control-Max-Age"] = "600"
-            response.headers["Vary"] = "Origin"
         return response

@@ -19,12 +19,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from dfns_sandbox.server import SandboxServer
 from managed_accounts.config import Settings
 
 from local_stack import aws, dfns_setup
 from local_stack.console import console
+from local_stack.dev_endpoints import LocalDevEndpoints
 from local_stack.dfns_setup import DfnsIdentity
 from local_stack.environment import HandlerEnvironmentInputs, handler_environment, write_env_file
 from local_stack.gateway import LocalApiGateway
@@ -35,6 +36,9 @@ from local_stack.notifications import (
     NotificationWatcher,
     create_notification_route,
 )
+from local_stack.officer import officer_client
+from local_stack.portal import BASE as PORTAL_BASE
+from local_stack.portal import PortalSite, portal_origins
 from local_stack.queue_worker import LocalQueueWorker
 from local_stack.scheduler import LocalScheduler, ScheduledJob, job_on_schedule
 from local_stack.serving import ServerThread, ensure_ports_free
@@ -47,6 +51,8 @@ ENV_FILE = "env"
 OFFICER_KEY_FILE = "compliance-officer.pem"
 OPERATOR_ID = "local-operator"
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# A frontend team's own dev server (Vite's default) may call the local API too.
+DEV_SERVER_ORIGINS = ("http://localhost:5173",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +60,7 @@ class StackConfig:
     api_port: int = 3000
     sandbox_port: int = 3001
     aws_port: int = 3002
+    portal_port: int = 3003  # the reference portal, on its own origin (a FRONTEND_ORIGINS entry)
     state_dir: Path = Path(".local")
     reconcile_seconds: float = 60.0
     # The order runs' schedule (Settings.order_run_schedule on the local stack): rate(...) or cron(...).
@@ -81,7 +88,12 @@ class LocalStack:
         """Start every part; on any failure, stop what already started and re-raise."""
         config = self.config
         ensure_ports_free(
-            {"API": config.api_port, "Dfns sandbox": config.sandbox_port, "moto": config.aws_port}
+            {
+                "API": config.api_port,
+                "Dfns sandbox": config.sandbox_port,
+                "moto": config.aws_port,
+                "portal": config.portal_port,
+            }
         )
         try:
             self._start()
@@ -104,6 +116,9 @@ class LocalStack:
             moto, created, notification_queues = self._start_aws()
         with _phase("Dfns sandbox"):
             dfns, service_account, officer = self._start_dfns(moto.url)
+        api_url: list[str] = []  # the portal's config.json names the API, which starts below
+        portal = ServerThread(PortalSite(lambda: api_url[0]), port=config.portal_port, name="local-portal")
+        self._stops.append(portal.stop)
         env = handler_environment(
             HandlerEnvironmentInputs(
                 dfns_api_url=dfns.url,
@@ -112,12 +127,15 @@ class LocalStack:
                 compliance_approver_ids=(officer.user_id,),
                 names=names,
                 order_run_schedule=config.order_run_schedule,
+                frontend_origins=(*portal_origins(portal.port), *DEV_SERVER_ORIGINS),
             )
         )
         settings = _export(env)
         write_env_file(state / ENV_FILE, env)
         with _phase("API"):
-            api, invoker = self._start_api(jwt_key.public_key(), settings)
+            api, invoker = self._start_api(jwt_key, settings, officer, dfns.url)
+        api_url.append(api.url)
+        portal.start()
         webhook_url = f"{api.url}/webhooks/dfns"
         with _phase("Dfns bootstrap"):
             result = dfns_setup.run_bootstrap(settings, webhook_url=webhook_url)
@@ -130,6 +148,7 @@ class LocalStack:
             "sandboxUrl": dfns.url,
             "awsEndpointUrl": moto.url,
             "docsUrl": f"{api.url}/docs",
+            "portalUrl": f"{portal.url}{PORTAL_BASE}",
             "operatorToken": issue_token(jwt_key, OPERATOR_ID, operator=True),
             "complianceOfficer": {
                 "userId": officer.user_id,
@@ -173,16 +192,26 @@ class LocalStack:
         aws.put_secret_json(moto_url, names.webhook_secret, {})
         return dfns, service_account, dfns_setup.officer_credentials(dfns)
 
-    def _start_api(self, public_key: RSAPublicKey, settings: Settings) -> tuple[ServerThread, HandlerInvoker]:
+    def _start_api(
+        self, jwt_key: RSAPrivateKey, settings: Settings, officer: DfnsIdentity, dfns_url: str
+    ) -> tuple[ServerThread, HandlerInvoker]:
         invoker = HandlerInvoker()
         api: ServerThread | None = None
         gateway = LocalApiGateway(
-            TokenVerifier(public_key),
+            TokenVerifier(jwt_key.public_key()),
             invoker=invoker,
             cors_origins=settings.frontend_origins,
             server_url=lambda: api.url if api else "",
         )
-        api = ServerThread(gateway, port=self.config.api_port, name="local-api")
+        # The portal's local-only endpoints (dev sign-in, the officer's sandbox panel): on this gateway
+        # only; the officer's decisions are signed with the officer's own credentials.
+        app = LocalDevEndpoints(
+            gateway,
+            issue_token=lambda client_id, operator: issue_token(jwt_key, client_id, operator=operator),
+            officer=lambda: officer_client(dfns_url, officer),
+            cors_origins=settings.frontend_origins,
+        )
+        api = ServerThread(app, port=self.config.api_port, name="local-api")
         api.start()
         self._stops.append(api.stop)
         return api, invoker

@@ -36,6 +36,7 @@ def started_stack(state_dir: Path) -> Iterator[RunningStack]:
         "--api-port", "0",
         "--sandbox-port", "0",
         "--aws-port", "0",
+        "--portal-port", "0",
         "--no-realtime",
         "--reconcile-seconds", "3600",
     )  # fmt: skip

@@ -186,7 +186,18 @@ def test_docs_and_openapi_describe_every_route(stack: RunningStack):
 def test_a_second_stack_on_a_taken_port_refuses_to_start(stack: RunningStack, tmp_path):
     api_port = stack.info["apiUrl"].rsplit(":", 1)[1]
     result = subprocess.run(
-        stack_command(tmp_path, "run", "--api-port", api_port, "--sandbox-port", "0", "--aws-port", "0"),
+        stack_command(
+            tmp_path,
+            "run",
+            "--api-port",
+            api_port,
+            "--sandbox-port",
+            "0",
+            "--aws-port",
+            "0",
+            "--portal-port",
+            "0",
+        ),
         cwd=ROOT,
         env=stack_env(),
         capture_output=True,

@@ -201,7 +201,12 @@ def test_closing_puts_stdout_and_the_product_handler_back(routed):
 
 # --- what `make run` prints and how it stops --------------------------------------------------------
 
-INFO = {"apiUrl": "http://127.0.0.1:3000", "sandboxUrl": "http://127.0.0.1:3001", "awsEndpointUrl": "x"}
+INFO = {
+    "apiUrl": "http://127.0.0.1:3000",
+    "sandboxUrl": "http://127.0.0.1:3001",
+    "awsEndpointUrl": "x",
+    "portalUrl": "http://127.0.0.1:3003/portal/",
+}
 
 
 def _commands(banner: str) -> list[str]:
@@ -212,7 +217,13 @@ def _commands(banner: str) -> list[str]:
 def test_the_banner_has_the_links_and_only_commands_that_work_without_uv_on_the_path(monkeypatch):
     monkeypatch.chdir(REPO_ROOT)
     banner = usage(INFO, Path(".local"), Path(".local/stack.log"))
-    for link in ("http://127.0.0.1:3000/docs", "http://127.0.0.1:3000/openapi.json", "http://127.0.0.1:3001"):
+    links = (
+        "http://127.0.0.1:3003/portal/",
+        "http://127.0.0.1:3000/docs",
+        "http://127.0.0.1:3000/openapi.json",
+        "http://127.0.0.1:3001",
+    )
+    for link in links:
         assert link in banner
     commands = _commands(banner)
     assert commands[:2] == [f"cd {REPO_ROOT}", "TOKEN=$(make -s token CLIENT=alice)"]

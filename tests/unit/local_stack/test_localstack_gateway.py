@@ -182,6 +182,32 @@ def test_preflight_allows_configured_origins_only(client):
     assert "Access-Control-Allow-Origin" not in other.headers
 
 
+def test_preflight_allows_the_headers_the_cdk_api_allows(client):
+    allowed = client.options("/accounts", headers={"Origin": "http://localhost:5173"})
+    assert set(allowed.headers["Access-Control-Allow-Headers"].split(",")) == {
+        "Authorization",
+        "Content-Type",
+        "Idempotency-Key",
+    }
+
+
+def test_the_gateways_own_errors_carry_cors_headers_for_configured_origins(client, invoker):
+    # As the CDK API's gateway responses do: a browser then sees the 401, not a network error.
+    refused = client.get("/accounts/me/destination-requests/r1", headers={"Origin": "http://localhost:5173"})
+    assert refused.status_code == 401
+    assert refused.headers["Access-Control-Allow-Origin"] == "http://localhost:5173"
+    other = client.get("/accounts/me/destination-requests/r1", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+    assert invoker.events == []
+
+
+def test_a_handlers_answer_keeps_its_own_headers_with_no_cors_added(client, invoker, key):
+    # A handler that forgot CORS must fail in the browser here as it would behind API Gateway.
+    response = client.post("/accounts", headers={**_auth(key), "Origin": "http://localhost:5173"})
+    assert response.status_code == 200
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
 def test_openapi_merges_function_schemas_and_covers_every_route(client):
     document = client.get("/openapi.json").get_json()
     assert document["openapi"].startswith("3.1")
