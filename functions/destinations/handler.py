@@ -46,6 +46,15 @@ def _accepted(model: DestinationRequestOut) -> Response[DestinationRequestOut]:
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=model)
 
 
+# What a request or removal answers: the request, accepted (compliance decides it later in Dfns).
+_ACCEPTED: dict[int, Any] = {
+    202: {
+        "description": "Accepted: the request (queued, or submitted to Dfns for compliance approval)",
+        "content": {"application/json": {"model": DestinationRequestOut}},
+    }
+}
+
+
 @app.get(
     "/accounts/me/destinations",
     summary="Approved destinations (the mirror of the live whitelist)",
@@ -58,6 +67,7 @@ def list_destinations() -> DestinationListOut:
 @app.post(
     "/accounts/me/destination-requests",
     summary="Ask to add a destination (compliance approves it)",
+    responses=_ACCEPTED,
 )
 def request_destination(body: DestinationRequestIn) -> Response[DestinationRequestOut]:
     client_id = current_client_id(app)
@@ -71,6 +81,7 @@ def request_destination(body: DestinationRequestIn) -> Response[DestinationReque
 @app.delete(
     "/accounts/me/destinations/<address>",
     summary="Ask to remove an approved destination",
+    responses=_ACCEPTED,
 )
 def request_removal(
     address: Annotated[str, Path(min_length=1, max_length=128)],

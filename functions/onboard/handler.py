@@ -23,7 +23,16 @@ def _service() -> OnboardingService:
     return service
 
 
-@app.post("/accounts", summary="Onboard the calling client (idempotent)")
+@app.post(
+    "/accounts",
+    summary="Onboard the calling client (idempotent)",
+    responses={
+        200: {"description": "Onboarded before: the account as it is",
+              "content": {"application/json": {"model": AccountOut}}},
+        201: {"description": "Onboarded now: the new account",
+              "content": {"application/json": {"model": AccountOut}}},
+    },
+)  # fmt: skip
 def onboard() -> Response[AccountOut]:
     # Onboarding is idempotent by design (a resumable state machine), so no idempotency record is needed.
     result = _service().onboard(current_client_id(app))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 
 from aws_cdk import Annotations, Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigateway
@@ -15,7 +14,7 @@ from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from managed_accounts.routes import OPERATORS_GROUP, ROUTES
+from managed_accounts.routes import GATEWAY_ERRORS, OPERATORS_GROUP, ROUTES, GatewayError
 
 from infra.capabilities.waf import WebAclConstruct
 from infra.config import ApiThrottles
@@ -25,35 +24,14 @@ from infra.nag import acknowledge
 CORS_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key"]
 
 
-@dataclass(frozen=True, slots=True)
-class GatewayError:
-    """A gateway response: API Gateway's own answer (authorizer, throttling, WAF, integration failure)."""
-
-    type: apigateway.ResponseType
-    code: str  # the product's error code
-    message: str | None = None  # None: API Gateway's own message
-    status: str | None = None  # None: API Gateway's status for that type
-
-
-GATEWAY_ERRORS = (
-    GatewayError(apigateway.ResponseType.DEFAULT_4_XX, "bad_request"),
-    GatewayError(apigateway.ResponseType.DEFAULT_5_XX, "gateway_error"),
-    GatewayError(apigateway.ResponseType.UNAUTHORIZED, "unauthorized", "a valid bearer token is required"),
-    GatewayError(apigateway.ResponseType.ACCESS_DENIED, "forbidden"),
-    # API Gateway answers an unknown path or method with 403 "Missing Authentication Token": the resolver's
-    # 404 for an unknown route is what the contract (and the local gateway) says.
-    GatewayError(apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN, "not_found", "no such route", "404"),
-    GatewayError(apigateway.ResponseType.WAF_FILTERED, "forbidden", "the request was blocked"),
-    GatewayError(apigateway.ResponseType.THROTTLED, "rate_limited", "too many requests; retry shortly"),
-    GatewayError(apigateway.ResponseType.REQUEST_TOO_LARGE, "payload_too_large", "the body is too large"),
-    GatewayError(apigateway.ResponseType.INTEGRATION_TIMEOUT, "timeout", "the request took too long; retry"),
-)
-
-
 def error_template(error: GatewayError) -> str:
     """A gateway response body: simple substitution, no VTL (``messageString`` is already JSON-quoted)."""
     message = json.dumps(error.message) if error.message else "$context.error.messageString"
     return f'{{"error":{{"code":{json.dumps(error.code)},"message":{message}}}}}'
+
+
+def _response_type(error: GatewayError) -> apigateway.ResponseType:
+    return apigateway.ResponseType.of(error.response_type)
 
 
 def _cors(frontend_origins: list[str]) -> apigateway.CorsOptions | None:
@@ -188,11 +166,11 @@ class ApiConstruct(Construct):
                 "several frontendOrigins: API Gateway's own errors (401, 429, 5xx) carry no CORS header, so "
                 "browsers see them as network errors; one origin per stage avoids that.",
             )
-        for error in GATEWAY_ERRORS:
+        for error in GATEWAY_ERRORS.values():
             self.api.add_gateway_response(
-                "".join(part.capitalize() for part in error.type.response_type.split("_")),
-                type=error.type,
-                status_code=error.status,
+                "".join(part.capitalize() for part in error.response_type.split("_")),
+                type=_response_type(error),
+                status_code=str(error.status) if error.status else None,
                 response_headers=headers,
                 templates={"application/json": error_template(error)},
             )

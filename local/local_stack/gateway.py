@@ -1,9 +1,10 @@
 """The local API Gateway: a WSGI app that routes by the shared route table, authorises like the Cognito
 user pool authorizer, builds REST proxy events and calls the real handlers in-process.
 
-What a caller sees matches API Gateway: 403 ``{"message": "Missing Authentication Token"}`` for an
-unknown route, 401 ``{"message": "Unauthorized"}`` for a missing or bad token, 502
-``{"message": "Internal server error"}`` when the handler raises or returns something malformed.
+What a caller sees matches the deployed API, whose gateway responses put API Gateway's own errors in the
+product's shape (``managed_accounts.routes.GATEWAY_ERRORS``, the table the CDK API uses too): 404
+``not_found`` for an unknown route, 401 ``unauthorized`` for a missing or bad token, 502
+``gateway_error`` when the handler raises or returns something malformed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from managed_accounts.routes import FUNCTIONS
+from managed_accounts.routes import FUNCTIONS, GATEWAY_ERRORS
 from werkzeug.wrappers import Request, Response
 
 from local_stack.console import console, request_line, webhook_kind, webhook_line
@@ -37,6 +38,20 @@ def _json_response(status: int, body: Any, headers: dict[str, str] | None = None
     return Response(json.dumps(body), status=status, content_type=JSON, headers=headers)
 
 
+def gateway_error(response_type: str, status: int, gateway_message: str) -> Response:
+    """API Gateway's own answer of ``response_type`` as the deployed API's gateway response gives it."""
+    error = GATEWAY_ERRORS[response_type]
+    return _json_response(error.status or status, error.body(gateway_message))
+
+
+def _no_route() -> Response:
+    return gateway_error("MISSING_AUTHENTICATION_TOKEN", 403, "Missing Authentication Token")
+
+
+def _bad_gateway() -> Response:
+    return gateway_error("DEFAULT_5XX", 502, "Internal server error")
+
+
 def lambda_result_to_response(result: Any) -> Response:
     """Turn a Lambda proxy result into the HTTP response API Gateway would send (502 if malformed)."""
     malformed = (
@@ -46,7 +61,7 @@ def lambda_result_to_response(result: Any) -> Response:
     )
     if malformed:
         log.error("handler returned a malformed proxy result: %r", result)
-        return _json_response(502, {"message": "Internal server error"})
+        return _bad_gateway()
     raw_body = result.get("body") or ""
     body = base64.b64decode(raw_body) if result.get("isBase64Encoded") else raw_body.encode()
     response = Response(body, status=result["statusCode"])
@@ -106,7 +121,7 @@ class LocalApiGateway:
             return self._own(request, self._preflight(request))
         routed = self._router.resolve(request.method, request.path)
         if routed is None:
-            return self._own(request, _json_response(403, {"message": "Missing Authentication Token"}))
+            return self._own(request, _no_route())
         claims = self._authorize(request, routed.route.auth)
         if isinstance(claims, Response):
             return self._own(request, claims)
@@ -124,12 +139,12 @@ class LocalApiGateway:
             result = self._invoker.invoke(routed.route.function, event)
         except Exception:
             log.exception("handler %s failed on %s %s", routed.route.function, request.method, request.path)
-            return self._own(request, _json_response(502, {"message": "Internal server error"}))
+            return self._own(request, _bad_gateway())
         # The handler's own headers, CORS included (the resolver's CORSConfig), as the proxy passes them.
         return lambda_result_to_response(result)
 
     def _own(self, request: Request, response: Response) -> Response:
-        """One of the gateway's own answers (preflight, 401, 403, 502): with CORS headers for an allowed
+        """One of the gateway's own answers (preflight, 401, 404, 502): with CORS headers for an allowed
         origin, as the CDK API's preflight and gateway responses carry, so a browser sees the real status
         instead of a network error."""
         origin = request.headers.get("Origin")
@@ -140,18 +155,15 @@ class LocalApiGateway:
 
     def _authorize(self, request: Request, auth: str) -> dict[str, str] | Response | None:
         """The authorizer's claims for a client/operator route (None for the webhook route), or the
-        refusal to send."""
+        refusal to send. Like the Cognito authorizer it authenticates only: the operators group is the
+        handler's to check, as deployed (checked here too, a handler that forgot would pass locally)."""
         if auth not in ("client", "operator"):
             return None
         try:
             identity = self._verifier.verify(request.headers.get("Authorization"))
         except InvalidToken as exc:
             log.info("authorizer refused %s %s: %s", request.method, request.path, exc)
-            return _json_response(401, {"message": "Unauthorized"})
-        if auth == "operator" and not identity.is_operator:
-            return _json_response(
-                403, {"error": {"code": "forbidden", "message": "this route is for operators only"}}
-            )
+            return gateway_error("UNAUTHORIZED", 401, "Unauthorized")
         return authorizer_claims(identity)
 
     def openapi_document(self) -> dict[str, Any]:
@@ -178,7 +190,7 @@ class LocalApiGateway:
     def _preflight(self, request: Request) -> Response:
         methods = self._router.methods_for(request.path)
         if not methods:
-            return _json_response(403, {"message": "Missing Authentication Token"})
+            return _no_route()
         response = Response(status=204)
         origin = request.headers.get("Origin")
         if origin and origin in self._cors_origins:

@@ -71,6 +71,21 @@ _WEBHOOK_ERRORS = {
 }
 
 
+# DESIGN.md §3: a client may send an Idempotency-Key on any POST/PUT/DELETE (commands.checked_key).
+# Onboarding needs none (idempotent by design) and the webhook de-duplicates on the business fact.
+IDEMPOTENCY_KEY: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "The same key with the same body returns the stored answer; with another body, a 422",
+    "schema": {"type": "string", "pattern": "^[!-~]{1,128}$"},
+}
+
+
+def takes_idempotency_key(route: Route) -> bool:
+    return route.method != "GET" and route.auth != "webhook" and route.path != "/accounts"
+
+
 def merged_document(
     schemas: list[dict[str, Any]], routes: tuple[Route, ...], *, server_url: str
 ) -> dict[str, Any]:
@@ -99,14 +114,22 @@ def merged_document(
                 responses[str(status)] = {"description": description, "content": _ERROR_CONTENT}
         if route.auth == "operator":
             operation["responses"].setdefault("403", {"description": "Operators only"})
+        if takes_idempotency_key(route):
+            parameters = [
+                p for p in operation.get("parameters", []) if p.get("name") != IDEMPOTENCY_KEY["name"]
+            ]
+            operation["parameters"] = [*parameters, IDEMPOTENCY_KEY]
         paths.setdefault(route.path, {})[method] = operation
     merged["openapi"] = merged.get("openapi", "3.1.0")
     merged["paths"] = paths
     merged["servers"] = [{"url": server_url}]
     components = merged.setdefault("components", {})
-    components.setdefault("schemas", {})["ErrorBody"] = ErrorBody.model_json_schema(
-        by_alias=True, ref_template="#/components/schemas/{model}"
-    )
+    # Pydantic nests ErrorDetail under the schema's own $defs while the $ref points at components:
+    # hoisted there, every error answer's schema resolves (schemathesis validates them all).
+    error_body = ErrorBody.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
+    component_schemas = components.setdefault("schemas", {})
+    component_schemas.update(error_body.pop("$defs", {}))
+    component_schemas["ErrorBody"] = error_body
     components.setdefault("securitySchemes", {})[SECURITY_SCHEME] = {
         "type": "http",
         "scheme": "bearer",

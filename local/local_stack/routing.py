@@ -1,8 +1,8 @@
 """Route matching over the shared route table, with API Gateway REST semantics.
 
 ``{name}`` matches exactly one path segment; literal segments win over parameters (API Gateway
-prefers the most specific resource); an unknown resource or method is API Gateway's 403
-"Missing Authentication Token".
+prefers the most specific resource); an unknown resource or method is API Gateway's
+"Missing Authentication Token" (the deployed API answers it as a 404 ``not_found``).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Each stack generates its own RSA key in the state folder (``.local/``), so a token minted for one
 stack is refused by the next. The authorizer accepts a token only when the RS256 signature verifies
 with that key, ``iss`` and ``aud`` are this dev pool's, ``exp`` has not passed, ``token_use`` is ``id``
-and ``sub`` is present. Anything else is the API Gateway 401 ``{"message": "Unauthorized"}``.
+and ``sub`` is present. Anything else is the API Gateway 401 (``GATEWAY_ERRORS["UNAUTHORIZED"]``).
 """
 
 from __future__ import annotations

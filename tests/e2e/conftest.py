@@ -8,6 +8,8 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from local_stack.remote import RunningStack
@@ -23,9 +25,9 @@ from tests.e2e.harness import (
 )
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    state_dir = tmp_path_factory.mktemp("local-stack")
+@contextmanager
+def started_stack(state_dir: Path) -> Iterator[RunningStack]:
+    """The stack as `make run` starts it, in ``state_dir``; stopped (and checked to stop cleanly) after."""
     # What `make run` shows on the console; the stack's full log is its own <state_dir>/stack.log.
     log_path = state_dir / CONSOLE_LOG
     command = stack_command(
@@ -62,6 +64,21 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     # A clean shutdown on SIGTERM: exit 0, and stack.json (which names dead ports now) removed.
     assert returncode == 0, f"the stack did not stop cleanly ({returncode}):\n{log_tail(log_path)}"
     assert not (state_dir / "stack.json").exists()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    with started_stack(tmp_path_factory.mktemp("local-stack")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def proof_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """A stack of its own for the fuzzer and the authorization matrix: thousands of generated requests
+    (order runs among them) and changes left waiting for the officer must not change what the story
+    tests on the shared stack see."""
+    with started_stack(tmp_path_factory.mktemp("proof-stack")) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

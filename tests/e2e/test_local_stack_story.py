@@ -161,7 +161,7 @@ def test_without_a_valid_token_the_api_answers_401_like_api_gateway(stack: Runni
     headers = {"Authorization": authorization} if authorization else {}
     response = stack.api("GET", "/accounts/me", headers=headers)
     assert response.status_code == 401
-    assert response.json() == {"message": "Unauthorized"}
+    assert response.json()["error"]["code"] == "unauthorized"
 
 
 def test_a_client_cannot_use_operator_routes(stack: RunningStack):

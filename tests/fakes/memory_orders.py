@@ -159,10 +159,10 @@ class MemoryOrdersRepository:
     def list_orders(self, client_id: str, *, limit: int = 20, cursor: str | None = None) -> OrderPage:
         mine = self._client_orders(client_id)
         if cursor is not None:
-            after = decode_cursor(cursor, ORDER_PREFIX)
+            after = decode_cursor(client_id, cursor, ORDER_PREFIX)
             mine = [(k, o) for k, o in mine if k < after]
         page = mine[:limit]
-        next_cursor = encode_cursor(page[-1][0]) if len(mine) > limit else None
+        next_cursor = encode_cursor(client_id, page[-1][0], ORDER_PREFIX) if len(mine) > limit else None
         return OrderPage([o for _, o in page], next_cursor)
 
     def iter_client_orders(self, client_id: str, *, runs_since: datetime) -> Iterator[Order]:

@@ -119,7 +119,7 @@ class MemoryAccountsRepository:
     def list_requests(
         self, client_id: str, *, status: str | None = None, limit: int = 20, cursor: str | None = None
     ) -> RequestPage:
-        after = decode_cursor(cursor)[len(REQUEST_PREFIX) :] if cursor else None
+        after = decode_cursor(client_id, cursor)[len(REQUEST_PREFIX) :] if cursor else None
         mine = sorted(
             (r for (c, _), r in self.requests.items() if c == client_id),
             key=lambda r: r.request_id,
@@ -129,7 +129,9 @@ class MemoryAccountsRepository:
             mine = [r for r in mine if r.request_id < after]
         matches = [r for r in mine if status is None or r.status == status]
         if len(matches) > limit:
-            return RequestPage(matches[:limit], encode_cursor(REQUEST_PREFIX + matches[limit - 1].request_id))
+            return RequestPage(
+                matches[:limit], encode_cursor(client_id, REQUEST_PREFIX + matches[limit - 1].request_id)
+            )
         return RequestPage(matches, None)
 
     def list_pending(self, client_id: str) -> list[PendingEntry]:

@@ -238,7 +238,7 @@ def test_a_clients_orders_list_newest_run_first_with_a_cursor(store: Store) -> N
     with pytest.raises(InvalidInput):
         repo.list_orders("alice", cursor="not-a-cursor")
     with pytest.raises(InvalidInput):  # another listing's cursor is refused
-        repo.list_orders("alice", cursor=encode_cursor("REQ#dr-1"))
+        repo.list_orders("alice", cursor=encode_cursor("alice", "REQ#dr-1"))
 
 
 def test_recent_orders_of_a_client_and_orders_of_a_run(store: Store) -> None:

@@ -14,7 +14,7 @@ from managed_accounts.domain.destinations import new_request_id
 from managed_accounts.domain.events import DomainEvent
 from managed_accounts.domain.models import Account, DestinationRequest, RequestAction
 from managed_accounts.domain.ports import AccountsRepository
-from managed_accounts.errors import AccountNotReady, ConcurrentUpdate, Conflict, NotFound
+from managed_accounts.errors import AccountNotReady, ConcurrentUpdate, Conflict, InvalidInput, NotFound
 
 from tests.fakes.world import World
 
@@ -163,9 +163,10 @@ def test_paging_with_a_filter_never_skips_or_repeats(repo: AccountsRepository) -
             break
         cursor = page.next_cursor
     assert seen == [r.request_id for r in reversed(every_third)]
-    # A cursor only positions within the caller's own partition: another client sees nothing of c1.
+    # A cursor is bound to its owner: another client's use of it is refused.
     assert first_cursor is not None
-    assert repo.list_requests("c2", cursor=first_cursor).items == []
+    with pytest.raises(InvalidInput):
+        repo.list_requests("c2", cursor=first_cursor)
 
 
 def test_what_is_stored_is_read_back_unchanged(repo: AccountsRepository) -> None:

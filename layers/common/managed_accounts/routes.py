@@ -50,4 +50,37 @@ CAPABILITY_TAGS: dict[str, str] = {
 
 FUNCTIONS: tuple[str, ...] = tuple(dict.fromkeys(r.function for r in ROUTES))
 
+
+@dataclass(frozen=True, slots=True)
+class GatewayError:
+    """API Gateway's own answer (authorizer, throttling, WAF, integration failure) in the product's
+    error shape: the CDK API's gateway responses and the local gateway's answers both come from here."""
+
+    response_type: str  # API Gateway's ResponseType, e.g. UNAUTHORIZED
+    code: str  # the product's error code
+    message: str | None = None  # None: API Gateway's own message
+    status: int | None = None  # None: API Gateway's status for that type
+
+    def body(self, gateway_message: str) -> dict[str, dict[str, str]]:
+        """The body API Gateway sends (``gateway_message`` is its own message for the type)."""
+        return {"error": {"code": self.code, "message": self.message or gateway_message}}
+
+
+GATEWAY_ERRORS: dict[str, GatewayError] = {
+    error.response_type: error
+    for error in (
+        GatewayError("DEFAULT_4XX", "bad_request"),
+        GatewayError("DEFAULT_5XX", "gateway_error"),
+        GatewayError("UNAUTHORIZED", "unauthorized", "a valid bearer token is required"),
+        GatewayError("ACCESS_DENIED", "forbidden"),
+        # API Gateway answers an unknown path or method with 403 "Missing Authentication Token": the
+        # resolver's 404 for an unknown route is what the contract says.
+        GatewayError("MISSING_AUTHENTICATION_TOKEN", "not_found", "no such route", 404),
+        GatewayError("WAF_FILTERED", "forbidden", "the request was blocked"),
+        GatewayError("THROTTLED", "rate_limited", "too many requests; retry shortly"),
+        GatewayError("REQUEST_TOO_LARGE", "payload_too_large", "the body is too large"),
+        GatewayError("INTEGRATION_TIMEOUT", "timeout", "the request took too long; retry"),
+    )
+}
+
 OPERATORS_GROUP = "operators"

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from managed_accounts.api.models import ApiModel
 from managed_accounts.domain.trading import Mandate, Order, OrderPage, RunReport
 
-_AMOUNT = r"^\d{1,30}(\.\d{1,36})?$"
+_AMOUNT = r"^[0-9]{1,30}(\.[0-9]{1,36})?$"  # ASCII digits: a regex's \d takes any script's digits
 
 
 class TradingAuthorizationIn(BaseModel):

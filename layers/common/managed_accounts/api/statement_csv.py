@@ -100,16 +100,31 @@ def _movement_row(line: StatementLine) -> dict[str, str]:
     }
 
 
+# A cell a spreadsheet would run as a formula (OWASP "CSV injection"). Token symbols come from the
+# token's contract, so anyone who sends the wallet a token writes one; labels and names are free text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """``value``, led by an apostrophe if a spreadsheet would read it as a formula (numbers stay)."""
+    if value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def render_csv(statement: Statement) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n", restval="")
     writer.writeheader()
-    for summary in statement.balances:
-        writer.writerow(_balance_row("opening_balance", summary, summary.opening_raw, statement.period.start))
-    for line in statement.lines:
-        writer.writerow(_movement_row(line))
-    for summary in statement.balances:
-        writer.writerow(_balance_row("closing_balance", summary, summary.closing_raw, statement.period.end))
+    start, end = statement.period.start, statement.period.end
+    rows = [
+        *(_balance_row("opening_balance", s, s.opening_raw, start) for s in statement.balances),
+        *(_movement_row(line) for line in statement.lines),
+        *(_balance_row("closing_balance", s, s.closing_raw, end) for s in statement.balances),
+    ]
+    for row in rows:
+        writer.writerow({name: spreadsheet_safe(value) for name, value in row.items()})
     return out.getvalue()
 
 

@@ -240,7 +240,7 @@ class DynamoOrdersRepository:
 
     def list_orders(self, client_id: str, *, limit: int = 20, cursor: str | None = None) -> OrderPage:
         """Newest run first."""
-        upper = decode_cursor(cursor, oi.ORDER_PREFIX) if cursor else oi.ORDER_PREFIX_END
+        upper = decode_cursor(client_id, cursor, oi.ORDER_PREFIX) if cursor else oi.ORDER_PREFIX_END
         response = self._table.query(
             KeyConditionExpression="PK = :pk AND SK BETWEEN :from AND :to",
             ExpressionAttributeValues={
@@ -254,7 +254,7 @@ class DynamoOrdersRepository:
         found = [i for i in it.as_items(response.get("Items")) if i[SK] != upper]
         page = found[:limit]
         more = len(found) > limit or ("LastEvaluatedKey" in response and len(page) == limit)
-        next_cursor = encode_cursor(str(page[-1][SK])) if more and page else None
+        next_cursor = encode_cursor(client_id, str(page[-1][SK]), oi.ORDER_PREFIX) if more and page else None
         return OrderPage([oi.item_to_order(i) for i in page], next_cursor)
 
     def iter_client_orders(self, client_id: str, *, runs_since: datetime) -> Iterator[Order]:

@@ -204,7 +204,7 @@ class DynamoAccountsRepository:
             kwargs["ExpressionAttributeNames"] = {"#status": "status"}
             kwargs["ExpressionAttributeValues"][":status"] = status
         if cursor:
-            kwargs["ExclusiveStartKey"] = {PK: it.client_pk(client_id), SK: decode_cursor(cursor)}
+            kwargs["ExclusiveStartKey"] = {PK: it.client_pk(client_id), SK: decode_cursor(client_id, cursor)}
         matches: list[it.Item] = []
         for _ in range(_MAX_PAGES_PER_LISTING):
             response = self._table.query(**kwargs)
@@ -212,12 +212,14 @@ class DynamoAccountsRepository:
             last = response.get("LastEvaluatedKey")
             if len(matches) > limit:
                 page = matches[:limit]
-                return RequestPage([it.item_to_request(i) for i in page], encode_cursor(page[-1][SK]))
+                return RequestPage(
+                    [it.item_to_request(i) for i in page], encode_cursor(client_id, page[-1][SK])
+                )
             if not last:
                 return RequestPage([it.item_to_request(i) for i in matches], None)
             kwargs["ExclusiveStartKey"] = last
         # Many filtered-out items: hand back what was found and a cursor to continue from.
-        return RequestPage([it.item_to_request(i) for i in matches], encode_cursor(str(last[SK])))
+        return RequestPage([it.item_to_request(i) for i in matches], encode_cursor(client_id, str(last[SK])))
 
     def list_pending(self, client_id: str) -> list[PendingEntry]:
         response = self._table.query(

@@ -141,7 +141,7 @@ TERMINAL_TRANSFER_STATUSES: frozenset[str] = frozenset({"Confirmed", "Failed", "
 class NativeTransferBody(DfnsModel):
     kind: Literal["Native"] = "Native"
     to: str = Field(min_length=1)
-    amount: str = Field(pattern=r"^\d+$")
+    amount: str = Field(pattern=r"^[0-9]+$")
     priority: Literal["Slow", "Standard", "Fast"] | None = None
     external_id: str | None = Field(default=None, min_length=1, max_length=50)
 
@@ -150,7 +150,7 @@ class Erc20TransferBody(DfnsModel):
     kind: Literal["Erc20"] = "Erc20"
     contract: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
     to: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
-    amount: str = Field(pattern=r"^\d+$")
+    amount: str = Field(pattern=r"^[0-9]+$")
     priority: Literal["Slow", "Standard", "Fast"] | None = None
     external_id: str | None = Field(default=None, min_length=1, max_length=50)
 

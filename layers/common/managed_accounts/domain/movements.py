@@ -34,9 +34,10 @@ def format_units(raw: int, decimals: int) -> str:
 
 def parse_raw(text: str | None) -> int:
     """A Dfns amount (a decimal-integer string in the minimum unit); 0 when absent or malformed."""
-    if text is None or not text.strip().isdigit():
+    raw = (text or "").strip()
+    if not (raw.isascii() and raw.isdigit()):  # "²".isdigit() is true, and int() refuses it
         return 0
-    return int(text.strip())
+    return int(raw)
 
 
 @dataclass(frozen=True, slots=True)

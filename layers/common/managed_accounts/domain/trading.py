@@ -86,7 +86,8 @@ ORDER_CLAIM_LEASE = timedelta(seconds=60)
 BUDGET_LOOKBACK = timedelta(days=31)
 
 _RUN_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-_AMOUNT = re.compile(r"(\d{1,30})(?:\.(\d{1,36}))?")
+# ASCII digits only: Python's \d (and int()) also take other scripts' digits, "١" or "１".
+_AMOUNT = re.compile(r"([0-9]{1,30})(?:\.([0-9]{1,36}))?")
 EXTERNAL_ID_PREFIX = "ord-"
 
 
