@@ -23,7 +23,7 @@ from local_stack.tokens import issue_token, load_key
 from managed_accounts.dfns.models import DecisionBody
 from managed_accounts.routes import ROUTES, Route
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("proof-stack")]
+pytestmark = pytest.mark.e2e
 
 WAIT_S = 30
 UNAUTHENTICATED = ("none", "malformed", "expired", "forged")

@@ -35,7 +35,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("proof-stack")]
+pytestmark = pytest.mark.e2e
 
 MIN_CASES = 2_000
 # Cases per operation, (schema-valid, schema-invalid). Schema-invalid cases cost ~70 ms each to

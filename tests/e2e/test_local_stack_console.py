@@ -16,7 +16,7 @@ from managed_accounts.dfns.models import DecisionBody
 
 from tests.e2e.harness import CONSOLE_LOG, ROOT
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local-stack")]
+pytestmark = pytest.mark.e2e
 
 WAIT_S = 30
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from local_stack.remote import RunningStack, wait_for
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local-stack")]
+pytestmark = pytest.mark.e2e
 
 
 def _origin(url: str) -> str:

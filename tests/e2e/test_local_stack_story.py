@@ -15,8 +15,8 @@ from managed_accounts.routes import ROUTES
 
 from tests.e2e.harness import ROOT, stack_command, stack_env
 
-# One stack per worker: with `pytest -n 2 --dist loadgroup` these all run on one worker and share it.
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local-stack")]
+# The session stack: one per xdist worker that runs an e2e test (started once, shared by its tests).
+pytestmark = pytest.mark.e2e
 
 ONE_ETH = 10**18
 WAIT_S = 30  # generous ceilings for asynchronous steps (webhooks, the bus): each returns as soon as done
