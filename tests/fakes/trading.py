@@ -13,7 +13,7 @@ from managed_accounts.domain.order_legs import OrderLegWorker
 from managed_accounts.domain.order_outcomes import OrderOutcomes, OrderTransitions
 from managed_accounts.domain.order_runs import OrderRunPlanner
 from managed_accounts.domain.outbox import Outbox
-from managed_accounts.domain.ports import AccountsRepository, DfnsGateway, OrdersRepository
+from managed_accounts.domain.ports import AccountsRepository, DfnsGateway, EventPublisher, OrdersRepository
 from managed_accounts.domain.trading import RunReport
 from managed_accounts.domain.trading_service import TradingService
 from managed_accounts.wiring import count_budgets_of, exchange_catalog_of
@@ -46,7 +46,7 @@ class Trading:
     accounts: AccountsRepository
     orders: OrdersRepository
     dfns: DfnsGateway
-    publisher: RecordingPublisher
+    publisher: EventPublisher
     clock: FixedClock
     settings: Settings
     destinations: DestinationService
@@ -94,7 +94,7 @@ def build_trading(
     dfns: DfnsGateway,
     settings: Settings,
     clock: FixedClock | None = None,
-    publisher: RecordingPublisher | None = None,
+    publisher: EventPublisher | None = None,
     queue: MemoryLegQueue | None = None,
     destinations: DestinationService | None = None,
 ) -> Trading:

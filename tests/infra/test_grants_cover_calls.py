@@ -217,7 +217,8 @@ def test_trading_needs_no_more_than_the_orders_functions_grants(recorded: tuple[
     scheduled = recorder.during(lambda: trading.planner.start("run-2", trigger="schedule"))
     worked = recorder.during(trading.drain)
     [order] = list(trading.orders.iter_run_orders("run-1"))
-    assert order.transfer_id and order.wallet_id
+    assert order.transfer_id
+    assert order.wallet_id
     transfer = world.dfns.set_transfer_status(order.transfer_id, "Confirmed", tx_hash="0xabc")
     confirmed = recorder.during(lambda: trading.outcomes.record_transfer("alice", transfer))
     world.clock.advance(3600)
