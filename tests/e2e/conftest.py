@@ -4,63 +4,19 @@ ephemeral ports and a private state folder; the tests drive it over HTTP only.""
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import time
 from collections.abc import Iterator
 
 import pytest
 from local_stack.remote import RunningStack
 
-from tests.e2e.harness import (
-    CONSOLE_LOG,
-    ROOT,
-    START_TIMEOUT_S,
-    STOP_TIMEOUT_S,
-    log_tail,
-    stack_command,
-    stack_env,
-)
+from tests.e2e.harness import running_stack
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    state_dir = tmp_path_factory.mktemp("local-stack")
     # What `make run` shows on the console; the stack's full log is its own <state_dir>/stack.log.
-    log_path = state_dir / CONSOLE_LOG
-    command = stack_command(
-        state_dir,
-        "run",
-        "--api-port", "0",
-        "--sandbox-port", "0",
-        "--aws-port", "0",
-        "--no-realtime",
-        "--reconcile-seconds", "3600",
-    )  # fmt: skip
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=stack_env(), stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not (state_dir / "stack.json").exists():
-            if process.poll() is not None:
-                pytest.fail(f"the stack exited with {process.returncode}:\n{log_tail(log_path)}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"the stack did not start in {START_TIMEOUT_S}s:\n{log_tail(log_path)}")
-            time.sleep(0.05)
-        running = RunningStack(state_dir)
+    with running_stack(tmp_path_factory.mktemp("local-stack"), "--reconcile-seconds", "3600") as running:
         yield running
-        running.close()
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            returncode: int | None = process.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            returncode = None
-    # A clean shutdown on SIGTERM: exit 0, and stack.json (which names dead ports now) removed.
-    assert returncode == 0, f"the stack did not stop cleanly ({returncode}):\n{log_tail(log_path)}"
-    assert not (state_dir / "stack.json").exists()
 
 
 @pytest.fixture(scope="session")
