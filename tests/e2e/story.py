@@ -7,9 +7,10 @@ approved); Alice is funded, authorises trading (the exchange address approved), 
 order run; then every client reads their reports. Destination addresses depend on the role only, so the
 final states of two plays compare directly; ids and timestamps are dropped.
 
-The frontend retries a 429/5xx answer with the same ``Idempotency-Key`` (DESIGN.md §3), as any client of
-an API behind a flaky dependency would; the compliance officer retries a decision that Dfns refused with a
-429/5xx (faults are injected before Dfns changes anything). Everything goes over HTTP. The stack's
+The frontend retries a 429/5xx answer (and a 409 ``request_in_progress``, after its Retry-After) with
+the same ``Idempotency-Key`` (DESIGN.md §3), as any client of an API behind a flaky dependency would;
+the compliance officer retries a decision that Dfns refused with a 429/5xx (faults are injected before
+Dfns changes anything). Everything goes over HTTP. The stack's
 sandbox runs on the wall clock (transfers confirm in about 13 s, and Dfns's audit log is stamped with
 real times, which the product's ingestion follows).
 """
@@ -44,6 +45,13 @@ ROLES = ("alice", "bob", "carol")
 REPORTS = ("restrictions", "activity", "audit", "statement")
 
 
+def _retryable(response: httpx.Response) -> bool:
+    """429/5xx, and the 409 that says the same call is still in progress (not a business conflict)."""
+    if response.status_code == 409:
+        return bool(response.json().get("error", {}).get("code") == "request_in_progress")
+    return response.status_code in RETRY_STATUSES
+
+
 class Frontend:
     """The company's frontend: every call retried on 429/5xx, writes with a stable Idempotency-Key."""
 
@@ -61,9 +69,9 @@ class Frontend:
                 method, path, client_id=client_id, operator=operator, json=json, headers=headers
             )
             self.answers[response.status_code] += 1
-            if response.status_code not in RETRY_STATUSES or time.monotonic() > deadline:
+            if not _retryable(response) or time.monotonic() > deadline:
                 return response
-            time.sleep(0.2)
+            time.sleep(float(response.headers.get("Retry-After", "0.2")))
 
     def ok(self, method: str, path: str, client_id: str, *expect: int, **kwargs: Any) -> Any:
         response = self.call(method, path, client_id, **kwargs)
@@ -217,10 +225,16 @@ def _normal(value: Any, renames: dict[str, str]) -> Any:
     return value
 
 
-def _audit_kinds(front: Frontend, client_id: str) -> list[str]:
-    """The audit trail's facts by source and kind (each once: a lost or doubled fact changes the list)."""
+def _audit(front: Frontend, client_id: str) -> tuple[list[str], list[str]]:
+    """The audit trail: the product's own facts, each as often as it is filed (a lost or doubled fact
+    changes the list), and the kinds of rows ingested from Dfns's audit log, each once: how many change
+    requests carry a client's requests depends on timing (requests made while Dfns is failing are batched
+    into one change), so the number of such rows legitimately varies between plays."""
     items = front.ok("GET", "/accounts/me/audit", client_id)["items"]
-    return sorted(DFNS_ID.sub("<id>", f"{i['source']}:{i['kind']}: {i['summary']}") for i in items)
+    lines = [(i["source"], DFNS_ID.sub("<id>", f"{i['kind']}: {i['summary']}")) for i in items]
+    return sorted(line for source, line in lines if source != "dfns"), sorted(
+        {line for source, line in lines if source == "dfns"}
+    )
 
 
 def _notifications(stack: RunningStack, client_id: str) -> list[str]:
@@ -237,6 +251,7 @@ def final_state(front: Frontend, clients: dict[str, str], tag: str) -> dict[str,
     tomorrow = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
     state: dict[str, Any] = {}
     for role, client_id in clients.items():
+        product_facts, dfns_rows = _audit(front, client_id)
         views = {
             "account": front.ok("GET", "/accounts/me", client_id),
             "destinations": front.ok("GET", "/accounts/me/destinations", client_id),
@@ -246,7 +261,8 @@ def final_state(front: Frontend, clients: dict[str, str], tag: str) -> dict[str,
             "restrictions": front.ok("GET", "/accounts/me/restrictions", client_id),
             "activity": front.ok("GET", "/accounts/me/activity", client_id),
             "statement": front.ok("GET", f"/accounts/me/statement?to={tomorrow}", client_id),
-            "auditKinds": _audit_kinds(front, client_id),
+            "auditProduct": product_facts,
+            "auditDfns": dfns_rows,
             "notifications": _notifications(front.stack, client_id),
         }
         account = views["account"]

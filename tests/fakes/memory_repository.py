@@ -73,6 +73,8 @@ class MemoryAccountsRepository:
             if account is None or account.status != "active":
                 return False
             claim = account.claim
+            if claim is not None and claim.batch_id == batch_id:
+                return True  # already ours (a retried write), as on DynamoDB
             if claim is not None and (claim.approval_id is not None or claim.claimed_at >= stale_before):
                 return False
             self._set_claim(account, Claim(batch_id=batch_id, claimed_at=now))

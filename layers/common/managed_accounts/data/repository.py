@@ -137,7 +137,9 @@ class DynamoAccountsRepository:
     # --- claim --------------------------------------------------------------------------------------
 
     def claim_change(self, client_id: str, batch_id: str, now: datetime, stale_before: datetime) -> bool:
-        """Takes the change slot if free, or held by a never-submitted batch older than the lease."""
+        """Takes the change slot if free, or held by a never-submitted batch older than the lease. True
+        too if ``batch_id`` holds it already: the SDK retries a write DynamoDB applied but answered with an
+        error, and the retry's condition then fails on the claim the first attempt took."""
         try:
             self._table.update_item(
                 Key=it.account_key(client_id),
@@ -156,7 +158,8 @@ class DynamoAccountsRepository:
             )
         except ClientError as error:
             if _is_condition_failure(error):
-                return False
+                item = self._table.get_item(Key=it.account_key(client_id), ConsistentRead=True).get("Item")
+                return bool(item and item.get("claimBatchId") == batch_id)
             raise
         return True
 
