@@ -164,13 +164,15 @@ class DynamoAccountsRepository:
         return True
 
     def release_claim(self, client_id: str, batch_id: str) -> None:
-        """Frees the slot if ``batch_id`` still holds it (a no-op otherwise)."""
+        """Frees the slot if ``batch_id`` still holds it and was never submitted (a no-op otherwise): a
+        submitted batch's claim goes only with its resolution, so that a failure after the submission
+        (e.g. a write applied but answered with an error) never lets a second change go out beside it."""
         try:
             self._table.update_item(
                 Key=it.account_key(client_id),
                 UpdateExpression="SET version = version + :one "
                 "REMOVE claimBatchId, claimedAt, claimApprovalId, claimChangeRequestId",
-                ConditionExpression="claimBatchId = :b",
+                ConditionExpression="claimBatchId = :b AND attribute_not_exists(claimApprovalId)",
                 ExpressionAttributeValues={":b": batch_id, ":one": 1},
             )
         except ClientError as error:
