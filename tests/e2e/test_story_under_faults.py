@@ -74,10 +74,9 @@ def fast_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStac
         yield running
 
 
-@pytest.fixture(scope="module")
-def clean(fast_stack: RunningStack) -> dict[str, Any]:
-    clients, front = play(fast_stack, "clean")
-    _settle(fast_stack)
+def _play_clean(stack: RunningStack) -> dict[str, Any]:
+    clients, front = play(stack, "clean")
+    _settle(stack)
     return final_state(front, clients, "clean")
 
 
@@ -140,14 +139,23 @@ def _dfns(stack: RunningStack, clients: dict[str, str], run_id: str) -> dict[str
     return {role: {k: v for k, v in c.items() if k != "transfers"} for role, c in counts.items()}
 
 
-def test_the_clean_story_leaves_one_of_everything_in_dfns(fast_stack: RunningStack, clean: dict[str, Any]):
+def test_the_story_ends_alike_cleanly_under_dfns_faults_and_under_dynamodb_faults(fast_stack: RunningStack):
+    """One test, three plays on one stack (a test per play would each start a stack of their own when
+    pytest-xdist spreads them over its workers)."""
+    clean = _play_clean(fast_stack)
+    _check_clean(fast_stack, clean)
+    _check_under_dfns_faults(fast_stack, clean)
+    _check_under_dynamodb_faults(fast_stack, clean)
+
+
+def _check_clean(fast_stack: RunningStack, clean: dict[str, Any]) -> None:
     assert _dfns(fast_stack, {r: f"clean-{r}" for r in EXPECTED_IN_DFNS}, "clean-run") == EXPECTED_IN_DFNS
     assert clean["alice"]["orders"]["items"][0]["status"] == "confirmed"
     assert clean["bob"]["requests"]["items"][0]["status"] == "rejected"
     assert [r["status"] for r in clean["carol"]["requests"]["items"]] == ["approved", "approved"]
 
 
-def test_under_dfns_faults_the_story_ends_as_the_clean_one(fast_stack: RunningStack, clean: dict[str, Any]):
+def _check_under_dfns_faults(fast_stack: RunningStack, clean: dict[str, Any]) -> None:
     _sandbox(fast_stack, DFNS_FAULTS)
     try:
         clients, front = play(fast_stack, "faulty")
@@ -168,9 +176,7 @@ def _dynamodb(stack: RunningStack, faults: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
-def test_with_dynamodb_failing_writes_the_story_ends_as_the_clean_one(
-    fast_stack: RunningStack, clean: dict[str, Any]
-):
+def _check_under_dynamodb_faults(fast_stack: RunningStack, clean: dict[str, Any]) -> None:
     # A share of writes refused (throughput exceeded, 500) and a smaller share written but answered 500:
     # the SDK's retries then meet the product's own conditional writes.
     _dynamodb(fast_stack, {"beforeRate": 0.3, "afterRate": 0.05, "seed": 5})
