@@ -140,11 +140,9 @@ class MemoryOrdersRepository:
         with self._lock:
             key = (order.client_id, order_sk(order.run_id, order.run_created_at))
             stored = self.orders.get(key)
-            saved = replace(order, version=expected_version + 1)
-            if stored == saved:
-                return saved  # already written (a retried write), as on DynamoDB
             if stored is None or stored.version != expected_version:
                 raise ConcurrentUpdate("the order changed meanwhile")
+            saved = replace(order, version=expected_version + 1)
             self.orders[key] = saved
             for event in events:
                 self.outbox[event.event_id] = event

@@ -223,13 +223,9 @@ class DynamoOrdersRepository:
             else:
                 self._client.put_item(**put)
         except ClientError as error:
-            if not _lost_race(error):
-                raise
-            # The SDK retries a write DynamoDB applied but answered with an error; the retry then meets the
-            # first attempt's own version. Exactly what this call wrote is stored: it is saved.
-            stored = self.get_order(order.client_id, order.run_id, order.run_created_at)
-            if stored != saved:
+            if _lost_race(error):
                 raise ConcurrentUpdate("the order changed meanwhile") from error
+            raise
         return saved
 
     def find_order_by_external_id(self, client_id: str, external_id: str) -> Order | None:
