@@ -101,8 +101,8 @@ deploy: install ## cdk deploy STAGE=<name> [THROWAWAY=true] with the pinned CDK 
 openapi: install ## write the merged OpenAPI document to docs/openapi.json (a test fails when it is stale)
 	$(UV) run --no-sync python -m local_stack.openapi_doc
 
-bench: install ## benchmarks; results go to docs/BENCHMARKS.md
-	$(UV) run --no-sync python -m benchmarks
+bench: install ## benchmarks into docs/BENCHMARKS.md; ONLY=coldstart,roundtrips,reports,sandbox,localstack,load,orders
+	ONLY="$(ONLY)" $(UV) run --no-sync python -m benchmarks
 
 clean: ## remove build outputs and local state
 	rm -rf build cdk.out .local .pytest_cache .mypy_cache .ruff_cache .coverage

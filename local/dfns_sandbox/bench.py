@@ -56,6 +56,27 @@ def _signed_post(
     response.raise_for_status()
 
 
+def signed_calls_per_second(url: str, calls: int = 200) -> float:
+    """Signed ``POST /wallets`` calls per second against a running sandbox at ``url`` (its own throughput,
+    measured over one keep-alive connection with a fresh service account: the baseline of the order run)."""
+    key = ed25519.Ed25519PrivateKey.generate()
+    pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    body = {"name": "bench-throughput", "publicKey": pem}
+    created = httpx.post(f"{url}/sandbox/service-accounts", json=body)
+    created.raise_for_status()
+    account = created.json()
+    headers = {"Authorization": f"Bearer {account['accessToken']}"}
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
+        began = time.perf_counter()
+        for _ in range(calls):
+            _signed_post(client, key, account["credId"], "/wallets", {"network": "EthereumSepolia"})
+        return calls / (time.perf_counter() - began)
+
+
 def measure(reads: int = 1000, signed: int = 200) -> dict[str, float]:
     """Start a sandbox, then time ``reads`` GET /wallets/{id} and ``signed`` signed POST /wallets calls."""
     started = time.perf_counter()

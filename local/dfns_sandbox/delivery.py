@@ -3,7 +3,7 @@
 Each event is POSTed as compact JSON with ``X-DFNS-WEBHOOK-SIGNATURE: sha256=<hex HMAC of the raw body>``
 and ``timestampSent`` from the real wall clock. Anything but 200 is a failure; a retry is a NEW event
 (new id, ``retryOf``, ``deliveryAttempt + 1``) after a short, configurable backoff, up to 5 attempts.
-Faults can duplicate deliveries and shuffle the order of events due together.
+Faults can duplicate deliveries, shuffle the order of events due together and drop whole kinds.
 """
 
 from __future__ import annotations
@@ -105,7 +105,10 @@ class Dispatcher:
             self._thread.join(timeout=self._timeout + 1)
 
     def publish(self, kind: str, data: Json) -> None:
-        """Record the event for each enabled webhook subscribed to ``kind`` and queue it (store lock held)."""
+        """Record the event for each enabled webhook subscribed to ``kind`` and queue it (store lock held).
+        A kind the faults drop is never recorded nor sent: as if Dfns had lost every event of it."""
+        if kind in self._faults.webhook_drop_kinds:
+            return
         date = iso(self._now())
         for hook in self._store.webhooks.values():
             if hook.status == "Enabled" and ("*" in hook.events or kind in hook.events):

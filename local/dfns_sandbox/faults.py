@@ -28,6 +28,7 @@ _FIELDS = {
     "webhookShuffle": "webhook_shuffle",
     "rateLimitPerMinute": "rate_limit_per_minute",
     "reserialize": "reserialize",
+    "webhookDropKinds": "webhook_drop_kinds",
 }
 
 
@@ -40,6 +41,8 @@ class Faults:
     webhook_shuffle: bool = False
     rate_limit_per_minute: int | None = None  # None (or 0 on the wire): no limit
     reserialize: bool = False  # policies stored and returned re-serialised (reserialize.py)
+    # Event kinds never sent to any webhook (a whole kind lost): the product's reconciler must repair it.
+    webhook_drop_kinds: list[str] = field(default_factory=list)
     rng: random.Random = field(default_factory=random.Random)
     _window_start: float = 0.0
     _window_count: int = 0
@@ -114,6 +117,14 @@ def _rate_limit(wire: str, value: Any) -> int | None:
     return value or None  # 0 and null both remove the limit
 
 
+def _event_kinds(wire: str, value: Any) -> list[str]:
+    from dfns_sandbox.webhooks import EVENT_KINDS  # webhooks imports delivery, which refers to Faults
+
+    if not (isinstance(value, list) and all(isinstance(k, str) and k in EVENT_KINDS for k in value)):
+        raise bad_request(f"{wire} must list known webhook event kinds", field=wire)
+    return sorted(set(value))
+
+
 def _latency(wire: str, value: Any) -> int:
     if not (_is_int(value) and 0 <= value <= 60_000):
         raise bad_request("latencyMs must be an integer 0..60000", field=wire)
@@ -131,6 +142,7 @@ _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "reserialize": _flag,
     "rateLimitPerMinute": _rate_limit,
     "latencyMs": _latency,
+    "webhookDropKinds": _event_kinds,
 }
 
 

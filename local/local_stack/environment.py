@@ -82,6 +82,9 @@ def handler_environment(inputs: HandlerEnvironmentInputs) -> dict[str, str]:
         # The demo shows Dfns's audit-log rows in the trail within a minute or two, not after the
         # deployed two minutes of settling plus the schedule.
         "AUDIT_INGEST_SETTLE_SECONDS": "5",
+        # Events a failed write left in the outbox reach the trail and the bus within seconds locally
+        # (the handlers run in-process: none is still publishing after 5 s).
+        "OUTBOX_RELAY_AFTER_SECONDS": "5",
     }
 
 

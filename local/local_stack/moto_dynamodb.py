@@ -14,6 +14,13 @@
    partition key's items, and a query on an index reads the items unsorted (moto sorts the matches
    itself); results, order and paging are moto's own.
 
+4. **Injected write failures** (tests and benchmarks only; off by default). ``POST /_local/dynamodb-faults
+   {"beforeRate": r1, "afterRate": r2, "seed": n}`` makes a share of DynamoDB writes (PutItem, UpdateItem,
+   DeleteItem, TransactWriteItems, BatchWriteItem) fail as DynamoDB's can: ``beforeRate`` refused before
+   anything is written (ProvisionedThroughputExceededException or InternalServerError), ``afterRate``
+   written and then answered InternalServerError (the caller cannot tell that it took effect).
+   ``GET /_local/dynamodb-faults`` answers the settings and how many writes were failed.
+
 Only the local stack installs this (``MotoServer.start``).
 """
 
@@ -22,8 +29,11 @@ from __future__ import annotations
 import contextvars
 import copy
 import inspect
+import json
+import random
 import threading
 import types
+from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -36,6 +46,51 @@ Backup = tuple[str, dict[str, Any], dict[str, Any] | None]
 _query_scope: contextvars.ContextVar[tuple[Any, Any] | None] = contextvars.ContextVar("query", default=None)
 
 
+FAULTS_PATH = "/_local/dynamodb-faults"
+WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"})
+_ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
+
+
+class WriteFaults:
+    """Which share of DynamoDB writes fail, and how (see the module docstring, point 4)."""
+
+    def __init__(self) -> None:
+        self.before_rate = 0.0
+        self.after_rate = 0.0
+        self.failed: Counter[str] = Counter()
+        self._rng = random.Random()  # noqa: S311 - fault injection, not security
+
+    def as_json(self) -> dict[str, Any]:
+        return {"beforeRate": self.before_rate, "afterRate": self.after_rate, "failed": dict(self.failed)}
+
+    def update(self, body: dict[str, Any]) -> None:
+        for wire, attr in (("beforeRate", "before_rate"), ("afterRate", "after_rate")):
+            if wire in body:
+                value = body[wire]
+                if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
+                    raise ValueError(f"{wire} must be a number between 0 and 1")
+                setattr(self, attr, float(value))
+        if "seed" in body:
+            self._rng.seed(body["seed"])
+
+    def draw(self, operation: str) -> str | None:
+        """None (served normally), "before" or "after"."""
+        if operation not in WRITE_OPERATIONS or not (self.before_rate or self.after_rate):
+            return None
+        roll = self._rng.random()
+        if roll < self.before_rate:
+            return "before"
+        return "after" if roll < self.before_rate + self.after_rate else None
+
+
+def _error(start_response: Callable[..., Any], status: str, kind: str, message: str) -> list[bytes]:
+    body = json.dumps({"__type": _ERROR_PREFIX + kind, "message": message}).encode()
+    start_response(
+        status, [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(body)))]
+    )
+    return [body]
+
+
 class AtomicApp:
     """A WSGI app that serves DynamoDB requests one at a time (the body is produced inside the lock).
     Other services pass straight through: an SQS long poll must not hold DynamoDB up."""
@@ -43,12 +98,39 @@ class AtomicApp:
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self._app = app
         self._lock = threading.Lock()
+        self.faults = WriteFaults()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        if not str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB_"):
+        if environ.get("PATH_INFO") == FAULTS_PATH:
+            return self._faults_route(environ, start_response)
+        target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+        if not target.startswith("DynamoDB_"):
             return list(self._app(environ, start_response))
+        operation = target.split(".", 1)[-1]
         with self._lock:
+            fault = self.faults.draw(operation)
+            if fault == "before":
+                self.faults.failed[f"{operation} refused"] += 1
+                throttled = self.faults.failed.total() % 2 == 1
+                kind = "ProvisionedThroughputExceededException" if throttled else "InternalServerError"
+                status = "400 Bad Request" if throttled else "500 Internal Server Error"
+                return _error(start_response, status, kind, "injected before the write")
+            if fault == "after":
+                list(self._app(environ, lambda *_: None))  # written; the answer is lost
+                self.faults.failed[f"{operation} written, answer lost"] += 1
+                return _error(start_response, "500 Internal Server Error", "InternalServerError", "injected")
             return list(self._app(environ, start_response))
+
+    def _faults_route(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        if environ.get("REQUEST_METHOD") == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            try:
+                self.faults.update(json.loads(environ["wsgi.input"].read(length) or b"{}"))
+            except (ValueError, TypeError) as error:
+                return _error(start_response, "400 Bad Request", "ValidationException", str(error))
+        body = json.dumps(self.faults.as_json()).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
 
 
 def install_item_level_transactions() -> None:

@@ -182,3 +182,28 @@ def test_unsubscribed_kinds_and_disabled_hooks_are_not_delivered(
     svc.signed("POST", "/wallets", {"network": "EthereumSepolia"})
     _flush(http)
     assert receiver.deliveries == []
+
+
+def test_a_dropped_kind_is_never_delivered_while_other_kinds_are(
+    svc: DfnsUser, http: httpx.Client, receiver: Receiver
+):
+    _hook(svc, receiver.url, ["wallet.created", "wallet.transfer.requested"])
+    dropped = http.post("/sandbox/faults", json={"webhookDropKinds": ["wallet.created"]})
+    assert dropped.json()["webhookDropKinds"] == ["wallet.created"]
+    wallet = svc.signed("POST", "/wallets", {"network": "EthereumSepolia"}).json()
+    http.post("/sandbox/deposits", json={"walletId": wallet["id"], "amount": "1000"})
+    svc.signed(
+        "POST", f"/wallets/{wallet['id']}/transfers", {"kind": "Native", "to": "0x" + "1" * 40, "amount": "1"}
+    )
+    _flush(http)
+    assert {e["kind"] for e in receiver.events()} == {"wallet.transfer.requested"}
+    http.post("/sandbox/faults", json={"webhookDropKinds": []})
+    svc.signed("POST", "/wallets", {"network": "EthereumSepolia"})
+    _flush(http)
+    assert [e["kind"] for e in receiver.events()].count("wallet.created") == 1
+
+
+def test_drop_kinds_must_name_known_event_kinds(http: httpx.Client):
+    assert http.post("/sandbox/faults", json={"webhookDropKinds": ["policy.nonsense"]}).status_code == 400
+    assert http.post("/sandbox/faults", json={"webhookDropKinds": "wallet.created"}).status_code == 400
+    assert http.get("/sandbox/faults").json()["webhookDropKinds"] == []

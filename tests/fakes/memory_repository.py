@@ -73,6 +73,8 @@ class MemoryAccountsRepository:
             if account is None or account.status != "active":
                 return False
             claim = account.claim
+            if claim is not None and claim.batch_id == batch_id:
+                return True  # already ours (a retried write), as on DynamoDB
             if claim is not None and (claim.approval_id is not None or claim.claimed_at >= stale_before):
                 return False
             self._set_claim(account, Claim(batch_id=batch_id, claimed_at=now))
@@ -81,7 +83,13 @@ class MemoryAccountsRepository:
     def release_claim(self, client_id: str, batch_id: str) -> None:
         with self._lock:
             account = self.accounts.get(client_id)
-            if account is not None and account.claim is not None and account.claim.batch_id == batch_id:
+            claim = account.claim if account is not None else None
+            if (
+                account is not None
+                and claim is not None
+                and claim.batch_id == batch_id
+                and not claim.approval_id
+            ):
                 self._set_claim(account, None)
 
     def _set_claim(self, account: Account, claim: Claim | None) -> None:
@@ -156,6 +164,8 @@ class MemoryAccountsRepository:
             account = self.accounts.get(client_id)
             if account is None or account.claim is None or account.claim.batch_id != batch_id:
                 raise ConcurrentUpdate("the destination requests changed meanwhile")
+            if account.claim.approval_id == approval_id:
+                return  # already recorded (a retried write), as on DynamoDB
             for request in requests:
                 stored = self.requests.get((client_id, request.request_id))
                 guard = self.pending.get((client_id, request.address))

@@ -7,7 +7,9 @@ exactly once, with the same ``eventId`` it was committed with.
 
 from __future__ import annotations
 
-from managed_accounts.domain.outbox import RELAY_AFTER
+from datetime import timedelta
+
+from managed_accounts.domain.outbox import RELAY_AFTER, Outbox
 
 from tests.fakes.world import World
 
@@ -51,3 +53,18 @@ def test_published_events_leave_the_outbox(either_world: World) -> None:
     world.clock.advance(3600)
     assert world.repo.list_outbox(older_than=world.clock.now()) == []
     assert world.publisher.types()[-2:] == ["DestinationRequested", "DestinationSubmitted"]
+
+
+def test_the_relay_waits_as_long_as_configured(either_world: World) -> None:
+    # The local stack relays after 5 s (OUTBOX_RELAY_AFTER_SECONDS), so that the e2e story under DynamoDB
+    # faults sees an event its failed write left in the outbox reach the trail within seconds.
+    world, bus = either_world, either_world.publisher
+    world.active_account(CLIENT)
+    bus.down = True
+    world.destinations.request_destination(CLIENT, ADDRESS, None)
+    bus.down = False
+    outbox = Outbox(world.repo, bus, relay_after=timedelta(seconds=5))
+    assert outbox.relay(world.clock.now()) == 0
+    world.clock.advance(6)
+    assert outbox.relay(world.clock.now()) == 2
+    assert sorted(bus.types()[-2:]) == ["DestinationRequested", "DestinationSubmitted"]

@@ -84,12 +84,19 @@ def test_the_change_slot_is_exclusive_and_only_an_unsubmitted_stale_claim_is_tak
     _active(repo, "c1")
     lease = timedelta(minutes=2)
     assert repo.claim_change("c1", "b1", T0, T0 - lease)
+    # Found by tests/e2e/test_story_under_faults.py (DynamoDB applying a write but answering 500): the
+    # SDK's retry of b1's claim must find the slot b1's, not refuse it and strand the batch for the lease.
+    assert repo.claim_change("c1", "b1", T0, T0 - lease)
     assert not repo.claim_change("c1", "b2", T0, T0 - lease)
     later = T0 + lease + timedelta(seconds=1)
     assert repo.claim_change("c1", "b2", later, later - lease)  # b1 never submitted: taken over
     request = _request("c1", "0x" + "1" * 40, T0)
     repo.create_request(request)
     repo.mark_submitted("c1", "b2", [request], change_request_id="cr-1", approval_id="ap-1", now=later)
+    # The same, retried by the SDK after DynamoDB applied it but answered 500: recorded, not a conflict.
+    repo.mark_submitted("c1", "b2", [request], change_request_id="cr-1", approval_id="ap-1", now=later)
+    # A failure after the submission must not free the slot: the next change would go out beside it.
+    repo.release_claim("c1", "b2")
     much_later = later + timedelta(days=1)
     assert not repo.claim_change("c1", "b3", much_later, much_later - lease)  # waits for its approval
     repo.release_claim("c1", "b-other")  # not the holder: no effect

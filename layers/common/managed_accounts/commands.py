@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 
 from managed_accounts.api.models import DestinationRequestOut
 from managed_accounts.domain.destinations import DestinationService
-from managed_accounts.errors import Conflict, InvalidInput
+from managed_accounts.errors import InvalidInput, RequestInProgress
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
@@ -101,7 +101,7 @@ class DestinationCommands:
         except IdempotencyValidationError as error:
             raise InvalidInput("this Idempotency-Key was used with another body") from error
         except IdempotencyAlreadyInProgressError as error:
-            raise Conflict("the same request is being processed; retry shortly") from error
+            raise RequestInProgress("the same request is being processed; retry shortly") from error
         return result
 
     def _run(self, *, command: DestinationCommand) -> DestinationRequestOut:

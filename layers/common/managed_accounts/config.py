@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     # The audit-log ingestion reads Dfns's audit log up to this long before now (issue 15): by then the
     # product's own facts, which tell whose a change request or policy is, are filed.
     audit_ingest_settle_seconds: int = Field(default=120, ge=0)
+    # The reconciler relays domain events left in the outbox once they are this old (younger ones may
+    # still be being published by the call that wrote them).
+    outbox_relay_after_seconds: int = Field(default=60, ge=1)
 
     @field_validator("default_limit_profile")
     @classmethod

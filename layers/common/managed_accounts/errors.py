@@ -8,6 +8,7 @@ from managed_accounts.dfns.errors import DfnsError, DfnsRateLimited, DfnsUnavail
 class DomainError(Exception):
     status: int = 400
     code: str = "bad_request"
+    retry_after: int | None = None  # seconds, sent as Retry-After: the same call may succeed then
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -32,6 +33,16 @@ class Conflict(DomainError):
 
 class AlreadyPending(Conflict):
     """The address already has a request in flight (queued or submitted)."""
+
+
+class RequestInProgress(Conflict):
+    """The same Idempotency-Key's call is still running, or its in-progress record is left over from an
+    invocation that failed (e.g. a write that took effect but was answered with an error): retrying the
+    same call shortly answers it. Its own code and a Retry-After tell a client so, unlike a business
+    conflict, which no retry resolves."""
+
+    code = "request_in_progress"
+    retry_after = 1
 
 
 class AccountNotReady(DomainError):

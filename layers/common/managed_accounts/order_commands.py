@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from managed_accounts.api.orders_models import MandateOut, RunReportOut
 from managed_accounts.commands import KEEP_ANSWERS_SECONDS
 from managed_accounts.domain.trading_service import TradingService
-from managed_accounts.errors import Conflict, InvalidInput
+from managed_accounts.errors import InvalidInput, RequestInProgress
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
@@ -88,7 +88,7 @@ class _Idempotent(Generic[M]):
         except IdempotencyValidationError as error:
             raise InvalidInput("this Idempotency-Key was used with another body") from error
         except IdempotencyAlreadyInProgressError as error:
-            raise Conflict("the same request is being processed; retry shortly") from error
+            raise RequestInProgress("the same request is being processed; retry shortly") from error
         return result
 
 

@@ -202,7 +202,11 @@ def reconciler() -> Reconciler:
         drift=_drift(built),
         clock=built.clock,
         onboarding=onboarding_service(),
-        outbox=Outbox(built.repository, built.publisher),
+        outbox=Outbox(
+            built.repository,
+            built.publisher,
+            relay_after=timedelta(seconds=built.settings.outbox_relay_after_seconds),
+        ),
         max_approvals=built.settings.reconcile_max_approvals,
         max_accounts=built.settings.reconcile_max_accounts,
         orders=order_outcomes(),

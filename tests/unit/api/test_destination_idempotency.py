@@ -104,7 +104,7 @@ def test_the_same_key_while_the_first_call_is_still_running_is_409(api: World) -
     first = request(api, "alice", {"address": X}, key="k-1")
     assert (first.status, first.body["status"]) == (202, "submitted")
     [conflict] = conflicts
-    assert conflict.status == 409
+    assert (conflict.status, conflict.code, conflict.retry_after) == (409, "request_in_progress", 1)
     assert "being processed" in conflict.message
     assert len(_stored(api)) == 1
     assert request(api, "alice", {"address": X}, key="k-1").body == first.body
@@ -197,3 +197,15 @@ def test_add_remove_add_again_makes_a_new_request_that_reaches_dfns(api: World, 
     account = api.repo.get_account("alice")
     assert account is not None
     assert api.dfns.whitelist(str(account.whitelist_policy_id)) == [X.lower()]
+
+
+def test_the_in_progress_answer_tells_the_client_to_retry_unlike_a_business_conflict(api: World) -> None:
+    # Found by tests/e2e/test_story_under_faults.py: when DynamoDB writes the in-progress record but
+    # answers 500, the SDK's retry finds that record and the call answers "in progress" until it expires.
+    # A client must tell this 409 (retry the same call) from a business conflict (never retry).
+    answers: list[Any] = []
+    api.dfns.on_call("get_policy", lambda: answers.append(request(api, "alice", {"address": X}, key="k-1")))
+    request(api, "alice", {"address": X}, key="k-1")
+    [in_progress] = answers
+    assert (in_progress.status, in_progress.body["error"]["code"]) == (409, "request_in_progress")
+    assert in_progress.headers["Retry-After"] == "1"

@@ -227,6 +227,23 @@ def test_a_change_approved_after_the_approval_step_is_applied_not_reported_as_dr
     assert statuses(world, "c1")[A2] == "approved"
 
 
+def test_a_change_the_webhook_applies_between_the_drift_checks_reads_is_not_drift(world: World) -> None:
+    # Found by tests/e2e/test_story_under_faults.py: the officer approves A2 just before the reconciler
+    # reads c1's live whitelist, and the webhook applies it (mirror updated, claim released) before the
+    # reconciler settles the in-flight change, which then finds nothing left to apply.
+    approval_id = ask(world, "c1", A2)
+
+    def officer_then_webhook() -> None:
+        approval = world.dfns.decide(approval_id, "Approved")
+        world.dfns.on_call("get_approval", lambda: world.decisions().apply_approval(approval))
+
+    world.dfns.on_call("get_policy", officer_then_webhook)
+    summary = world.reconciler().run()
+    assert summary["drift"] == 0
+    assert world.publisher.types().count("SecurityDrift") == 0
+    assert statuses(world, "c1")[A2] == "approved"
+
+
 def test_a_mismatch_with_a_change_still_pending_is_drift(world: World) -> None:
     ask(world, "c1", A2)
     world.dfns.set_whitelist(whitelist_of(world, "c1"), [A1, A2])  # not by the pending change

@@ -49,11 +49,12 @@ def _bounded(text: str, limit: int = MAX_MESSAGE) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def error_response(status: int, code: str, message: str) -> Response[Any]:
+def error_response(status: int, code: str, message: str, *, retry_after: int | None = None) -> Response[Any]:
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
         body={"error": {"code": code, "message": _bounded(message)}},
+        headers={"Retry-After": str(retry_after)} if retry_after is not None else None,
     )
 
 
@@ -75,6 +76,7 @@ def cors_config(settings: Settings) -> CORSConfig | None:
         allow_origin=origins[0],
         extra_origins=origins[1:],
         allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        expose_headers=["Retry-After"],
         max_age=600,
     )
 
@@ -118,7 +120,7 @@ def build_resolver(settings: Settings | None = None) -> ProductResolver:
     def _domain(error: DomainError) -> Response[Any]:
         if error.status >= 500:
             logger.warning("upstream failure", extra={"code": error.code, "error": error.message})
-        return error_response(error.status, error.code, error.message)
+        return error_response(error.status, error.code, error.message, retry_after=error.retry_after)
 
     def _validation(error: RequestValidationError) -> Response[Any]:
         errors = list(error.errors())

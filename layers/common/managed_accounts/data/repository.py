@@ -137,7 +137,9 @@ class DynamoAccountsRepository:
     # --- claim --------------------------------------------------------------------------------------
 
     def claim_change(self, client_id: str, batch_id: str, now: datetime, stale_before: datetime) -> bool:
-        """Takes the change slot if free, or held by a never-submitted batch older than the lease."""
+        """Takes the change slot if free, or held by a never-submitted batch older than the lease. True
+        too if ``batch_id`` holds it already: the SDK retries a write DynamoDB applied but answered with an
+        error, and the retry's condition then fails on the claim the first attempt took."""
         try:
             self._table.update_item(
                 Key=it.account_key(client_id),
@@ -156,18 +158,21 @@ class DynamoAccountsRepository:
             )
         except ClientError as error:
             if _is_condition_failure(error):
-                return False
+                item = self._table.get_item(Key=it.account_key(client_id), ConsistentRead=True).get("Item")
+                return bool(item and item.get("claimBatchId") == batch_id)
             raise
         return True
 
     def release_claim(self, client_id: str, batch_id: str) -> None:
-        """Frees the slot if ``batch_id`` still holds it (a no-op otherwise)."""
+        """Frees the slot if ``batch_id`` still holds it and was never submitted (a no-op otherwise): a
+        submitted batch's claim goes only with its resolution, so that a failure after the submission
+        (e.g. a write applied but answered with an error) never lets a second change go out beside it."""
         try:
             self._table.update_item(
                 Key=it.account_key(client_id),
                 UpdateExpression="SET version = version + :one "
                 "REMOVE claimBatchId, claimedAt, claimApprovalId, claimChangeRequestId",
-                ConditionExpression="claimBatchId = :b",
+                ConditionExpression="claimBatchId = :b AND attribute_not_exists(claimApprovalId)",
                 ExpressionAttributeValues={":b": batch_id, ":one": 1},
             )
         except ClientError as error:

@@ -183,7 +183,22 @@ class RequestTransitions:
                 }
             }
         )
-        self._write(items, events)
+        try:
+            self._write(items, events)
+        except ConcurrentUpdate:
+            # The SDK retries a transaction DynamoDB applied but answered with an error; the retry is then
+            # cancelled by the first attempt's own writes. The claim tells: it waits for this approval.
+            if self._claim_of(client_id) != (batch_id, approval_id):
+                raise
+
+    def _claim_of(self, client_id: str) -> tuple[Any, Any]:
+        item = self._client.get_item(
+            TableName=self._table,
+            Key=it.account_key(client_id),  # the table's client (de)serialises plain values
+            ConsistentRead=True,
+            ProjectionExpression="claimBatchId, claimApprovalId",
+        ).get("Item", {})
+        return item.get("claimBatchId"), item.get("claimApprovalId")
 
     def resolve(
         self,

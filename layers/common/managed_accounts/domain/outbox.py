@@ -22,9 +22,16 @@ RELAY_AFTER = timedelta(seconds=60)
 
 
 class Outbox:
-    def __init__(self, repository: AccountsRepository, publisher: EventPublisher) -> None:
+    def __init__(
+        self,
+        repository: AccountsRepository,
+        publisher: EventPublisher,
+        *,
+        relay_after: timedelta = RELAY_AFTER,
+    ) -> None:
         self._repo = repository
         self._publisher = publisher
+        self._relay_after = relay_after
 
     def publish(self, events: Sequence[DomainEvent]) -> bool:
         """Publishes committed events and clears them; False (they stay for the relay) on failure."""
@@ -45,5 +52,5 @@ class Outbox:
 
     def relay(self, now: datetime, *, limit: int = 100) -> int:
         """Publishes what an earlier ``publish`` could not; the number of events published."""
-        pending = self._repo.list_outbox(older_than=now - RELAY_AFTER, limit=limit)
+        pending = self._repo.list_outbox(older_than=now - self._relay_after, limit=limit)
         return len(pending) if pending and self.publish(pending) else 0

@@ -229,9 +229,12 @@ class Reconciler:
         policy = self._dfns.get_policy(account.whitelist_policy_id)
         run.summary.policies_checked += 1
         finding = whitelist_drift(account, policy, self._mirror(account))
-        if finding is not None and self._settle_in_flight(run, account):
-            # The change in flight was approved after step 1 (its webhook is still on the way): with it
-            # applied, the mirror is what Dfns enforces, or the difference is real drift.
+        if finding is not None:
+            # The change in flight may have been approved after step 1: applied here if its webhook is
+            # still on the way, or by the webhook itself between the two reads above. Either way, read both
+            # again (same order): what still differs then is real drift.
+            self._settle_in_flight(run, account.client_id)
+            policy = self._dfns.get_policy(account.whitelist_policy_id)
             finding = whitelist_drift(account, policy, self._mirror(account))
         if finding is not None:
             run.summary.drift += 1
@@ -240,10 +243,11 @@ class Reconciler:
     def _mirror(self, account: Account) -> list[str]:
         return [d.address for d in self._repository.list_destinations(account.client_id)]
 
-    def _settle_in_flight(self, run: _Run, account: Account) -> bool:
-        """Applies the client's in-flight change if Dfns resolved it meanwhile; True if that changed
-        anything."""
-        approval_id = account.claim.approval_id if account.claim else None
+    def _settle_in_flight(self, run: _Run, client_id: str) -> bool:
+        """Applies the client's in-flight change (as it stands now, not as listed at the start of the
+        pass) if Dfns resolved it meanwhile; True if that changed anything."""
+        account = self._repository.get_account(client_id)
+        approval_id = account.claim.approval_id if account and account.claim else None
         if approval_id is None:
             return False
         approval = self._dfns.get_approval(approval_id)
