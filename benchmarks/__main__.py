@@ -4,7 +4,7 @@ Each measurement that starts servers runs in a process of its own (they export e
 bind ports), and reports JSON on stdout, kept in ``build/bench/<section>.json``. ``make bench ONLY=a,b``
 measures those sections only and writes the document from the kept results of the others (``ONLY=none``:
 none measured; sections:
-coldstart, roundtrips, reports, sandbox, localstack, load, orders; the 2,000-mandate order run alone
+coldstart, roundtrips, reports, routes, sandbox, localstack, load, orders; the 2,000-mandate order run alone
 takes half an hour on this machine).
 """
 
@@ -153,6 +153,25 @@ def _reports_section(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _routes_section(data: dict[str, Any]) -> list[str]:
+    lines = [
+        "## Warm latency per route (`benchmarks.latency`)",
+        "",
+        "Every route of the route table, called by one client in a row through the local gateway after one",
+        f"warm-up call ({data['calls']} calls each), on a stack with an account, an approved destination, a",
+        "payment, an active mandate and an order run. Commands are repeated as a client repeats them:",
+        "onboarding again and the same mandate again (both real paths, no Dfns write), the others with one",
+        "`Idempotency-Key` (the stored answer); the webhook gets a signed ping. One process serves the",
+        "gateway, the handlers, moto and the sandbox: absolute times are this machine's, not Lambda's.",
+        "",
+        "| route | status | p50 ms | p95 ms | p99 ms |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for route, row in data["routes"].items():
+        lines.append(f"| `{route}` | {row['status']} | {row['p50Ms']} | {row['p95Ms']} | {row['p99Ms']} |")
+    return lines
+
+
 def _sandbox_section(data: dict[str, Any]) -> list[str]:
     return [
         "## Dfns sandbox",
@@ -276,6 +295,7 @@ SECTIONS: dict[str, tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any]
     "coldstart": (_measure_cold_start, _cold_start_section),
     "roundtrips": (lambda: _json_of("benchmarks.round_trips"), _round_trips_section),
     "reports": (lambda: _json_of("benchmarks.reports"), _reports_section),
+    "routes": (lambda: _json_of("benchmarks.latency"), _routes_section),
     "sandbox": (lambda: _json_of("dfns_sandbox.bench"), _sandbox_section),
     "localstack": (lambda: _json_of("local_stack.bench"), _local_stack_section),
     "load": (lambda: _json_of("benchmarks.load"), _load_section),
