@@ -87,7 +87,7 @@ class MemoryLegQueue:
                 taken.append(PlanningPage(body["runId"], body["page"], body["planned"]))
         return taken
 
-    def retry_later(self, leg: LegMessage, delay_seconds: int) -> None:
+    def retry_later(self, leg: LegMessage | PlanningPage, delay_seconds: int) -> None:
         self.delays.append(delay_seconds)
         for message in self.messages.values():
             if message.receipt == leg.receipt:

@@ -34,6 +34,7 @@ from managed_accounts.dfns.models import DecisionBody, PolicyBody
 from managed_accounts.dfns.signing import UserActionSigner
 from managed_accounts.domain.drift import DriftReporter
 from managed_accounts.domain.onboarding import OnboardingService
+from managed_accounts.domain.order_legs import LegDeferred
 from managed_accounts.domain.ports import AccountsRepository, LegMessage, OrdersRepository
 from managed_accounts.domain.reconciler import Reconciler
 from managed_accounts.domain.trading import Order, RunReport, order_external_id
@@ -319,12 +320,16 @@ def test_two_workers_on_the_same_leg_at_once_make_one_transfer(desk: Desk) -> No
 
     def deliver(_: int) -> str:
         start.wait()
-        return desk.trading.worker.process(LegMessage("run-race", client_id))
+        try:
+            return desk.trading.worker.process(LegMessage("run-race", client_id))
+        except LegDeferred:  # it found the order claimed: back once the lease has passed
+            return "deferred"
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         outcomes = sorted(pool.map(deliver, range(4)))
 
-    assert outcomes == ["duplicate", "duplicate", "duplicate", "submitted"]
+    assert outcomes.count("submitted") == 1
+    assert set(outcomes) - {"submitted"} <= {"duplicate", "deferred"}
     assert len(desk.transfers(client_id)) == 1
 
 

@@ -78,15 +78,15 @@ class SqsOrderLegQueue:
     def enqueue_page(self, page: PlanningPage) -> None:
         self._client.send_message(QueueUrl=self._url, MessageBody=page_body(page))
 
-    def retry_later(self, leg: LegMessage, delay_seconds: int) -> None:
+    def retry_later(self, message: LegMessage | PlanningPage, delay_seconds: int) -> None:
         """The delivery becomes visible again after ``delay_seconds`` (``Retry-After``, or a backoff)."""
-        if not leg.receipt:
+        if not message.receipt:
             return
         try:
             self._client.change_message_visibility(
-                QueueUrl=self._url, ReceiptHandle=leg.receipt, VisibilityTimeout=delay_seconds
+                QueueUrl=self._url, ReceiptHandle=message.receipt, VisibilityTimeout=delay_seconds
             )
         except Exception:  # the queue's own visibility timeout applies instead: later, never lost
             logger.warning(
-                "could not change the leg's visibility", extra={"runId": leg.run_id}, exc_info=True
+                "could not change the message's visibility", extra={"runId": message.run_id}, exc_info=True
             )

@@ -385,7 +385,9 @@ def test_a_stale_claim_whose_mandate_was_revoked_meanwhile_records_the_earlier_t
     assert len(desk.transfers("alice")) == 1
 
 
-def test_a_duplicate_delivery_while_claimed_is_dropped_not_paid_twice(desk: Desk) -> None:
+def test_a_delivery_while_claimed_waits_out_the_lease_and_is_not_paid_twice(desk: Desk) -> None:
+    from managed_accounts.domain.order_legs import LegDeferred
+
     desk.active("alice")
     desk.trading.plan("run-1")
     run = desk.trading.orders.get_run("run-1")
@@ -394,10 +396,25 @@ def test_a_duplicate_delivery_while_claimed_is_dropped_not_paid_twice(desk: Desk
     assert order is not None
     desk.trading.transitions.claim(order)  # another delivery is submitting it right now
 
-    outcome = desk.trading.worker.process(LegMessage("run-1", "alice"))
+    # Not dropped: the claim may be a failed attempt's, whose leg this delivery must then take over.
+    with pytest.raises(LegDeferred, match="claimed"):
+        desk.trading.worker.process(LegMessage("run-1", "alice"))
 
-    assert outcome == "duplicate"
     assert desk.world.dfns.calls["transfer"] == 0
+    assert desk.trading.queue.delays[-1] == 61  # back once the 60 s lease has passed
+
+
+def test_a_leg_that_fails_unexpectedly_comes_back_after_a_backoff_not_the_visibility_timeout(
+    desk: Desk,
+) -> None:
+    desk.active("alice")
+    desk.trading.plan("run-1")
+    desk.trading.orders.get_run = _raise  # type: ignore[method-assign,assignment]  # e.g. DynamoDB refused it
+
+    with pytest.raises(RuntimeError):
+        desk.trading.worker.process(LegMessage("run-1", "alice", receive_count=2))
+
+    assert desk.trading.queue.delays[-1] == 20  # the backoff of a second receive
 
 
 def test_a_leg_near_the_invocation_deadline_goes_back_to_the_queue(desk: Desk) -> None:
@@ -453,3 +470,7 @@ def test_an_unavailable_dfns_before_the_transfer_releases_the_claim(desk: Desk) 
 
     (order,) = desk.trading.orders.iter_run_orders("run-1")
     assert (order.status, order.attempts) == ("submitted", 2)
+
+
+def _raise(*_: object) -> None:
+    raise RuntimeError("a write refused after the SDK's retries")

@@ -41,6 +41,7 @@ from managed_accounts.domain.ports import (
 )
 from managed_accounts.domain.trading import (
     BUDGET_LOOKBACK,
+    ORDER_CLAIM_LEASE,
     CountBudget,
     ExchangeCatalog,
     Order,
@@ -58,6 +59,7 @@ _COUNTED = frozenset({"claimed", "submitted", "executing", "broadcasted", "confi
 # Stop starting legs when less than this is left of the invocation (seconds): they go back to the queue.
 TIME_RESERVE_SECONDS = 20.0
 _LOOKUP_LIMIT = 200  # transfers of the wallet searched for an earlier attempt's transfer
+_LEASE_SECONDS = math.ceil(ORDER_CLAIM_LEASE.total_seconds())
 
 
 class LegDeferred(Exception):
@@ -118,10 +120,34 @@ class OrderLegWorker:
 
     def plan(self, page: PlanningPage, time_left: Callable[[], float] | None = None) -> str:
         """A planning page of a run (see ``order_runs.py``)."""
-        return self._outcome(f"planned:{self._planner.plan(page, time_left)}")
+        try:
+            return self._outcome(f"planned:{self._planner.plan(page, time_left)}")
+        except Exception:
+            self._retry_soon(page, 1)
+            raise
 
     def process(self, leg: LegMessage, time_left: Callable[[], float] | None = None) -> str:
         """Handles one delivery; returns what happened. Raises ``LegDeferred`` to send it back."""
+        try:
+            return self._process(leg, time_left)
+        except LegDeferred:
+            raise
+        except Exception:
+            self._retry_soon(leg, leg.receive_count)
+            raise
+
+    def _retry_soon(self, message: LegMessage | PlanningPage, receive_count: int) -> None:
+        """An unexpected failure (e.g. a write DynamoDB still refused after the SDK's retries): the
+        delivery comes back after a backoff, not after the queue's whole visibility timeout (minutes)."""
+        delay = backoff_seconds(receive_count)
+        self._queue.retry_later(message, delay)
+        logger.warning(
+            "order-run message failed; retried soon",
+            extra={"runId": message.run_id, "delaySeconds": delay},
+            exc_info=True,
+        )
+
+    def _process(self, leg: LegMessage, time_left: Callable[[], float] | None) -> str:
         if time_left is not None and time_left() < TIME_RESERVE_SECONDS:
             self._defer(leg, "not enough time left in this invocation", 1)
         found = self._load(leg)
@@ -144,7 +170,13 @@ class OrderLegWorker:
         if run is None or order is None:
             logger.warning("a leg of an unknown run or order", extra={"runId": leg.run_id})
             return None
-        if not owed_a_try(order, self._clock.now()):
+        now = self._clock.now()
+        if order.status == "claimed" and order.claimed_at and not owed_a_try(order, now):
+            # A delivery holds the claim, or an earlier attempt of this one failed after claiming: look
+            # again once the lease has passed rather than drop a leg that attempt may still owe.
+            left = (order.claimed_at + ORDER_CLAIM_LEASE - now).total_seconds()
+            self._defer(leg, "the order is claimed by a delivery in progress", math.ceil(left) + 1)
+        if not owed_a_try(order, now):
             return None
         if run.breaker_open and order.reason == "circuit_open":
             return None  # skipped already; the replay that closes the breaker re-drives it
@@ -232,7 +264,9 @@ class OrderLegWorker:
         try:
             claimed = self._transitions.claim(order)
         except ConcurrentUpdate:
-            return self._outcome("duplicate")  # another delivery of the same leg claimed it
+            # Another delivery claimed it, or this claim was written and its answer lost (the SDK's retry
+            # then fails its own condition): look again once the lease has passed, never drop the leg.
+            self._defer(leg, "the order was claimed meanwhile", _LEASE_SECONDS + 1)
         try:
             transfer = self._transfer(wallet_id, claimed)
         except DfnsRateLimited as error:
