@@ -153,14 +153,7 @@ def _latency(call: Call, runs: int) -> dict[str, Any]:
 def measure() -> dict[str, Any]:
     runs = int(os.environ.get("BENCH_ROUTE_CALLS", "50"))
     with tempfile.TemporaryDirectory(prefix="latency-bench-") as state:
-        config = StackConfig(
-            api_port=0,
-            sandbox_port=0,
-            aws_port=0,
-            portal_port=0,
-            state_dir=Path(state),
-            sandbox_realtime=False,
-        )
+        config = StackConfig.ephemeral(Path(state))
         stack = LocalStack(config)
         stack.start()
         try:

@@ -104,14 +104,7 @@ def _lost(stack: RunningStack, clients: list[str], outcomes: list[dict[str, Any]
 
 def measure(count: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="load-bench-") as state:
-        config = StackConfig(
-            api_port=0,
-            sandbox_port=0,
-            aws_port=0,
-            portal_port=0,
-            state_dir=Path(state),
-            sandbox_realtime=False,
-        )
+        config = StackConfig.ephemeral(Path(state))
         stack = LocalStack(config)
         info = stack.start()
         try:

@@ -196,13 +196,8 @@ def _run(
 
 def measure(mandates: int, rate_limit: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="order-run-bench-") as state:
-        config = StackConfig(
-            api_port=0,
-            sandbox_port=0,
-            aws_port=0,
-            portal_port=0,
-            state_dir=Path(state),
-            sandbox_realtime=False,
+        config = StackConfig.ephemeral(
+            Path(state),
             reconcile_seconds=24 * 3600,
             order_run_schedule="rate(1 day)",
         )

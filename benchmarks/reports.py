@@ -84,14 +84,7 @@ def _latency(call: Callable[[], httpx.Response], runs: int) -> dict[str, float]:
 def measure() -> dict[str, Any]:
     runs = int(os.environ.get("BENCH_VIEW_CALLS", "40"))
     with tempfile.TemporaryDirectory(prefix="reports-bench-") as state:
-        config = StackConfig(
-            api_port=0,
-            sandbox_port=0,
-            aws_port=0,
-            portal_port=0,
-            state_dir=Path(state),
-            sandbox_realtime=False,
-        )
+        config = StackConfig.ephemeral(Path(state))
         stack = LocalStack(config)
         info = stack.start()
         try:

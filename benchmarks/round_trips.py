@@ -36,14 +36,7 @@ def _dfns_calls(
 
 def measure() -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="round-trips-") as state:
-        config = StackConfig(
-            api_port=0,
-            sandbox_port=0,
-            aws_port=0,
-            portal_port=0,
-            state_dir=Path(state),
-            sandbox_realtime=False,
-        )
+        config = StackConfig.ephemeral(Path(state))
         stack = LocalStack(config)
         info = stack.start()
         try:

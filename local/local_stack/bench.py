@@ -37,14 +37,7 @@ def _rate(
 
 def measure(requests: int = 300) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="local-stack-bench-") as state:
-        config = StackConfig(
-            api_port=0,
-            sandbox_port=0,
-            aws_port=0,
-            portal_port=0,
-            state_dir=Path(state),
-            sandbox_realtime=False,
-        )
+        config = StackConfig.ephemeral(Path(state))
         stack = LocalStack(config)
         started = time.perf_counter()
         info = stack.start()

@@ -68,6 +68,12 @@ class StackConfig:
     sandbox_realtime: bool = True  # transfers progress on the wall clock, so `make run` shows them move
     names: aws.ResourceNames = field(default_factory=aws.ResourceNames)
 
+    @classmethod
+    def ephemeral(cls, state_dir: Path, **overrides: Any) -> StackConfig:
+        """Free ports (0) everywhere, ``state_dir``, the sandbox's clock frozen: a stack for benchmarks."""
+        values: dict[str, Any] = {"sandbox_realtime": False, **overrides}
+        return cls(api_port=0, sandbox_port=0, aws_port=0, portal_port=0, state_dir=state_dir, **values)
+
 
 class LocalStack:
     def __init__(self, config: StackConfig | None = None) -> None:
