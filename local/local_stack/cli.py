@@ -7,6 +7,7 @@ that cannot start (a port in use) or is not running.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import logging
 import os
@@ -170,6 +171,8 @@ def _run(args: argparse.Namespace) -> int:
     on_signal = StopOnSignal(stop)
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    # `kill -USR1 <pid>` prints every thread's stack to stderr: what a stack that will not stop is doing.
+    faulthandler.register(signal.SIGUSR1, file=sys.__stderr__ or sys.stderr, all_threads=True)
     # From here on print() goes to the log file (Powertools' metrics print): the console is `out`.
     out = sys.stdout
     routing = route_logs(config.state_dir, verbose=args.verbose, console_stream=out)

@@ -31,8 +31,8 @@ def stack_env() -> dict[str, str]:
     return env
 
 
-def log_tail(path: Path) -> str:
-    return path.read_text(errors="replace")[-4000:] if path.exists() else "(no log)"
+def log_tail(path: Path, size: int = 4000) -> str:
+    return path.read_text(errors="replace")[-size:] if path.exists() else "(no log)"
 
 
 @contextmanager
@@ -70,9 +70,11 @@ def running_stack(state_dir: Path, *run_args: str, realtime: bool = False) -> It
         try:
             returncode: int | None = process.wait(timeout=STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGUSR1)  # every thread's stack into the log, to see what hangs
+            time.sleep(1)
             process.kill()
             process.wait()
             returncode = None
     # A clean shutdown on SIGTERM: exit 0, and stack.json (which names dead ports now) removed.
-    assert returncode == 0, f"the stack did not stop cleanly ({returncode}):\n{log_tail(log_path)}"
+    assert returncode == 0, f"the stack did not stop cleanly ({returncode}):\n{log_tail(log_path, 20_000)}"
     assert not (state_dir / "stack.json").exists()

@@ -8,6 +8,7 @@ built over that fake publishes and clears them).
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -46,11 +47,13 @@ class MemoryOrdersRepository:
     def save_mandate(self, mandate: Mandate, *, expected_version: int | None) -> Mandate:
         with self._lock:
             stored = self.mandates.get(mandate.client_id)
+            saved = replace(mandate, version=(expected_version or 0) + 1)
+            if stored == saved:
+                return saved  # exactly this write, already applied: DynamoOrdersRepository's contract
             if (stored is None) != (expected_version is None) or (
                 stored is not None and stored.version != expected_version
             ):
                 raise ConcurrentUpdate("the trading authorisation changed meanwhile; retry")
-            saved = replace(mandate, version=(expected_version or 0) + 1)
             self.mandates[mandate.client_id] = saved
             return saved
 
@@ -69,7 +72,7 @@ class MemoryOrdersRepository:
     def create_run(self, run: OrderRun) -> bool:
         with self._lock:
             if run.run_id in self.runs:
-                return False
+                return self.runs[run.run_id] == run
             self.runs[run.run_id] = run
             return True
 
@@ -126,7 +129,7 @@ class MemoryOrdersRepository:
         with self._lock:
             if (order.client_id, order_sk(order.run_id, order.run_created_at)) in self.orders:
                 return False
-            self._put(order)
+            self._put(replace(order, revision=secrets.token_hex(8)))
             return True
 
     def get_order(self, client_id: str, run_id: str, run_created_at: datetime) -> Order | None:
@@ -140,9 +143,9 @@ class MemoryOrdersRepository:
         with self._lock:
             key = (order.client_id, order_sk(order.run_id, order.run_created_at))
             stored = self.orders.get(key)
+            saved = replace(order, version=expected_version + 1, revision=secrets.token_hex(8))
             if stored is None or stored.version != expected_version:
                 raise ConcurrentUpdate("the order changed meanwhile")
-            saved = replace(order, version=expected_version + 1)
             self.orders[key] = saved
             for event in events:
                 self.outbox[event.event_id] = event

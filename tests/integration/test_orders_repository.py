@@ -141,7 +141,7 @@ def test_the_planned_index_holds_pending_and_active_mandates_and_pages_through_t
 def test_a_run_is_created_once_and_a_replay_closes_its_breaker(store: Store) -> None:
     repo = store.repo
     assert repo.create_run(run("run-1"))
-    assert not repo.create_run(run("run-1"))
+    assert not repo.create_run(run("run-1", T0 + timedelta(microseconds=1)))  # another start of run-1
     with pytest.raises(NotFound):
         repo.begin_replay("run-2", T0)
 
@@ -182,7 +182,7 @@ def test_orders_are_keyed_by_run_and_client_and_written_from_the_version_read(st
     repo = store.repo
     first = run("run-1")
     put(repo, [order("alice", first), order("bob", first)])
-    assert not repo.create_order(order("alice", first))
+    assert not repo.create_order(replace(order("alice", first), amount="0.06"))
     assert repo.create_order(order("carol", first))
 
     found = repo.get_orders(first, ["alice", "bob", "carol", "nobody"])
@@ -200,6 +200,56 @@ def test_orders_are_keyed_by_run_and_client_and_written_from_the_version_read(st
     with pytest.raises(ConcurrentUpdate):
         repo.save_order(replace(alice, status="skipped"), expected_version=alice.version)
     assert store.events() == [event] or [e.event_id for e in store.events()] == [event.event_id]
+
+
+class AnswerLost:
+    """A table or client whose every write is applied, then its answer lost: the SDK retries the same
+    request, which then meets the first attempt's write (a conditional write fails its condition)."""
+
+    WRITES = ("put_item", "transact_write_items")
+
+    def __init__(self, target: Any) -> None:
+        self._target = target
+        self.retries = 0
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._target, name)
+        if name not in self.WRITES:
+            return method
+
+        def applied_then_retried(**kwargs: Any) -> Any:
+            method(**kwargs)
+            self.retries += 1
+            return method(**kwargs)
+
+        return applied_then_retried
+
+
+def test_a_write_applied_whose_answer_was_lost_is_that_writes_success_not_a_lost_race(table: Any) -> None:
+    repo = DynamoOrdersRepository(table)
+    lossy_table, lossy_client = AnswerLost(table), AnswerLost(table.meta.client)
+    repo._table, repo._client = lossy_table, lossy_client
+    first = run("run-1")
+
+    assert repo.create_run(first)
+    assert repo.create_order(order("alice", first))
+    alice = repo.get_order("alice", "run-1", first.created_at)
+    assert alice is not None
+    claimed = repo.save_order(replace(alice, status="claimed", attempts=1, claimed_at=T0), expected_version=1)
+    event = DomainEvent("OrderSubmitted", "alice", {"runId": "run-1"}, occurred_at=T0)
+    submitted = repo.save_order(replace(claimed, status="submitted"), expected_version=2, events=[event])
+    mandated = repo.save_mandate(mandate("alice"), expected_version=None)
+
+    assert lossy_table.retries + lossy_client.retries == 5  # every write met its own first attempt
+    assert repo.get_run("run-1") == first
+    assert repo.get_order("alice", "run-1", first.created_at) == submitted
+    assert submitted.version == 3
+    assert repo.get_mandate("alice") == mandated
+    accounts = DynamoAccountsRepository(table)
+    assert [e.event_id for e in accounts.list_outbox(older_than=T0 + timedelta(days=999))] == [event.event_id]
+    # A rival's write of the same content is still a lost race: each write carries its own revision.
+    with pytest.raises(ConcurrentUpdate):
+        repo.save_order(replace(claimed, status="submitted"), expected_version=2)
 
 
 def test_an_order_is_found_from_its_transfer_external_id_within_its_client_only(store: Store) -> None:

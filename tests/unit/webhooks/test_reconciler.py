@@ -244,6 +244,32 @@ def test_a_change_the_webhook_applies_between_the_drift_checks_reads_is_not_drif
     assert statuses(world, "c1")[A2] == "approved"
 
 
+def test_the_next_change_approved_while_the_reconciler_settles_the_first_is_not_drift(world: World) -> None:
+    # Found by tests/e2e/test_story_under_faults.py: settling c1's first change (approved, its webhook
+    # dropped) submits the request queued behind it, and the officer approves that one before the
+    # reconciler's re-read: the live whitelist then holds it, the mirror not yet.
+    first = ask(world, "c1", A2)
+    world.destinations.request_destination("c1", A3, None)  # queued behind the first change
+
+    def officer_approves_the_change_in_flight() -> None:
+        claim = account(world, "c1").claim
+        assert claim is not None
+        assert claim.approval_id not in (None, first)
+        world.dfns.decide(str(claim.approval_id), "Approved")
+
+    def officer_approves_the_first() -> None:
+        world.dfns.decide(first, "Approved")
+        # The next read is the submission's own (it builds the next change); the one after, the re-read.
+        world.dfns.on_call("get_policy", officer_approves_the_change_in_flight, nth=2)
+
+    world.dfns.on_call("get_policy", officer_approves_the_first)
+    summary = world.reconciler().run()
+
+    assert summary["drift"] == 0
+    assert world.publisher.types().count("SecurityDrift") == 0
+    assert statuses(world, "c1") == {A1: "approved", A2: "approved", A3: "approved"}
+
+
 def test_a_mismatch_with_a_change_still_pending_is_drift(world: World) -> None:
     ask(world, "c1", A2)
     world.dfns.set_whitelist(whitelist_of(world, "c1"), [A1, A2])  # not by the pending change

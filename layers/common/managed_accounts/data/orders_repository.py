@@ -4,10 +4,17 @@ Mandates and orders carry a ``version``: every write is conditional on the versi
 is a ``ConcurrentUpdate``, never a silent overwrite. An order's change and the domain events it reports
 are one transaction (the outbox). The run record's breaker counters are atomic updates (no transaction:
 every worker touches the run item, and concurrent transactions on one item would conflict).
+
+A write that DynamoDB applied but answered with an error is retried by the SDK, and the retry then fails
+its own condition. Before calling that a lost race, the item is read back: if it is what this write put,
+the write succeeded. Every write of an order carries a new random ``revision``, so for orders that is
+exact; a run or a mandate is compared whole (its microsecond timestamps tell two writers apart, and two
+writers of the same content would have written the same thing).
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -60,6 +67,8 @@ class DynamoOrdersRepository:
         try:
             self._table.put_item(Item=oi.mandate_to_item(saved), **condition)
         except ClientError as error:
+            if _lost_race(error) and self.get_mandate(mandate.client_id) == saved:
+                return saved  # this write, applied and its answer lost
             if _lost_race(error):
                 raise ConcurrentUpdate("the trading authorisation changed meanwhile; retry") from error
             raise
@@ -90,7 +99,7 @@ class DynamoOrdersRepository:
             self._table.put_item(Item=oi.run_to_item(run), ConditionExpression="attribute_not_exists(PK)")
         except ClientError as error:
             if _lost_race(error):
-                return False
+                return self.get_run(run.run_id) == run  # True: this write, applied and its answer lost
             raise
         return True
 
@@ -167,6 +176,7 @@ class DynamoOrdersRepository:
     # --- orders -------------------------------------------------------------------------------------
 
     def create_order(self, order: Order) -> bool:
+        order = replace(order, revision=secrets.token_hex(8))
         try:
             self._client.transact_write_items(
                 TransactItems=[
@@ -182,9 +192,13 @@ class DynamoOrdersRepository:
             )
         except ClientError as error:
             if _lost_race(error):
-                return False
+                return self._is_stored(order)  # True: this write, applied and its answer lost
             raise
         return True
+
+    def _is_stored(self, order: Order) -> bool:
+        stored = self.get_order(order.client_id, order.run_id, order.run_created_at)
+        return stored is not None and stored.revision == order.revision
 
     def get_order(self, client_id: str, run_id: str, run_created_at: datetime) -> Order | None:
         key = oi.order_key(client_id, run_id, run_created_at)
@@ -207,7 +221,7 @@ class DynamoOrdersRepository:
         return found
 
     def save_order(self, order: Order, *, expected_version: int, events: Sequence[DomainEvent] = ()) -> Order:
-        saved = replace(order, version=expected_version + 1)
+        saved = replace(order, version=expected_version + 1, revision=secrets.token_hex(8))
         put = {
             "TableName": self._table.name,
             "Item": oi.order_to_item(saved),
@@ -223,6 +237,8 @@ class DynamoOrdersRepository:
             else:
                 self._client.put_item(**put)
         except ClientError as error:
+            if _lost_race(error) and self._is_stored(saved):
+                return saved  # this write, applied and its answer lost
             if _lost_race(error):
                 raise ConcurrentUpdate("the order changed meanwhile") from error
             raise

@@ -264,8 +264,9 @@ class OrderLegWorker:
         try:
             claimed = self._transitions.claim(order)
         except ConcurrentUpdate:
-            # Another delivery claimed it, or this claim was written and its answer lost (the SDK's retry
-            # then fails its own condition): look again once the lease has passed, never drop the leg.
+            # Another delivery claimed it (a duplicate delivery, or a replay's leg): look again once the
+            # lease has passed, never drop the leg. (This claim applied with its answer lost is no race:
+            # the repository recognises its own write.)
             self._defer(leg, "the order was claimed meanwhile", _LEASE_SECONDS + 1)
         try:
             transfer = self._transfer(wallet_id, claimed)

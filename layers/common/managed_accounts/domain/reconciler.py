@@ -21,7 +21,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from managed_accounts.dfns.errors import DfnsRateLimited, DfnsUnavailable
-from managed_accounts.domain.drift import DriftReporter, tag_drift, whitelist_drift
+from managed_accounts.domain.drift import DriftFinding, DriftReporter, tag_drift, whitelist_drift
 from managed_accounts.domain.models import Account
 from managed_accounts.domain.onboarding import ONBOARDING_LEASE, OnboardingService
 from managed_accounts.domain.outbox import Outbox
@@ -40,6 +40,8 @@ logger = get_logger("reconciler")
 T = TypeVar("T")
 # Stop starting new items when less than this is left of the invocation (seconds).
 TIME_RESERVE_SECONDS = 10.0
+# Changes in flight settled for one client before a whitelist difference is left to the next run.
+MAX_WHITELIST_SETTLES = 3
 
 
 @dataclass(slots=True)
@@ -223,22 +225,34 @@ class Reconciler:
             self._drift.report(finding, source="reconciler")
 
     def _check_whitelist(self, run: _Run, account: Account) -> None:
-        assert account.whitelist_policy_id is not None
-        # Live policy first, mirror second: a change applied by Dfns reaches the mirror only after the
-        # webhook, so this order keeps the window for a false alarm to the gap between the two reads.
-        policy = self._dfns.get_policy(account.whitelist_policy_id)
+        """A difference between the live whitelist and the mirror is drift only if the client's change in
+        flight does not explain it. That change may have been approved after step 1, its webhook still on
+        the way; settling it submits the next queued change, which the officer may approve before the next
+        read; and a webhook may apply either between the reads. So: settle, read both again, and go on
+        while settling changes something. Drift is what still differs when it changed nothing."""
         run.summary.policies_checked += 1
-        finding = whitelist_drift(account, policy, self._mirror(account))
-        if finding is not None:
-            # The change in flight may have been approved after step 1: applied here if its webhook is
-            # still on the way, or by the webhook itself between the two reads above. Either way, read both
-            # again (same order): what still differs then is real drift.
-            self._settle_in_flight(run, account.client_id)
-            policy = self._dfns.get_policy(account.whitelist_policy_id)
-            finding = whitelist_drift(account, policy, self._mirror(account))
+        finding = self._whitelist_finding(account)
+        for _ in range(MAX_WHITELIST_SETTLES):
+            if finding is None:
+                return
+            settled = self._settle_in_flight(run, account.client_id)
+            finding = self._whitelist_finding(account)
+            if not settled:
+                break
+        else:
+            if finding is not None:  # still moving: the next run looks again
+                run.summary.deferred += 1
+                return
         if finding is not None:
             run.summary.drift += 1
             self._drift.report(finding, source="reconciler")
+
+    def _whitelist_finding(self, account: Account) -> DriftFinding | None:
+        # Live policy first, mirror second: a change applied by Dfns reaches the mirror only after its
+        # webhook, so this order keeps the window for a false alarm to the gap between the two reads.
+        assert account.whitelist_policy_id is not None
+        policy = self._dfns.get_policy(account.whitelist_policy_id)
+        return whitelist_drift(account, policy, self._mirror(account))
 
     def _mirror(self, account: Account) -> list[str]:
         return [d.address for d in self._repository.list_destinations(account.client_id)]

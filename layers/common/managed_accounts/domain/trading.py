@@ -273,6 +273,9 @@ class Order:
     created_at: datetime
     updated_at: datetime
     version: int = 1
+    # A random token of the write that stored this version: a write whose answer was lost is told from
+    # a rival's identical-looking one by it (see ``data/orders_repository.py``).
+    revision: str = ""
     contract: str | None = None
     reason: str | None = None  # the skip reason code, or Dfns's reason for a rejection or failure
     attempts: int = 0  # claims so far: more than one means an earlier attempt may have reached Dfns
