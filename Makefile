@@ -29,7 +29,7 @@ run: $(UV) ## start the whole product on loopback (API :3000, sandbox :3001, mot
 
 # The commands to use with a running stack (`make run` prints them). They install what they need
 # quietly and print only their result.
-.PHONY: local-env token approvals approve deny demo
+.PHONY: local-env token approvals approve deny fund demo
 local-env: $(UV)
 	@$(UV) sync --locked --inexact --group local --quiet >&2
 
@@ -45,6 +45,10 @@ approve: local-env ## the officer approves the pending approval (APPROVAL=<id> w
 
 deny: local-env ## the officer denies it: make deny [APPROVAL=<id>] [REASON=text]
 	@$(UV) run --no-sync managed-accounts sandbox deny $(APPROVAL) $(if $(REASON),--reason "$$REASON")
+
+fund: local-env ## a sandbox deposit into a client's wallet: make fund CLIENT=alice [ETH=1]
+	@$(if $(CLIENT),,$(error usage: make fund CLIENT=<clientId> [ETH=1]))
+	@$(UV) run --no-sync managed-accounts sandbox fund "$$CLIENT" $(if $(ETH),--eth "$$ETH")
 
 demo: local-env ## the whole story against the running stack, narrated
 	@$(UV) run --no-sync managed-accounts demo

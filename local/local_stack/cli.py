@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, TextIO
@@ -110,6 +111,9 @@ def _parser() -> argparse.ArgumentParser:
         )
         decide.add_argument("--reason", default=None)
     decisions.add_parser("approvals", help="list the approvals waiting for a decision")
+    fund = decisions.add_parser("fund", help="deposit sandbox ETH into a client's wallet (sandbox only)")
+    fund.add_argument("client_id")
+    fund.add_argument("--eth", default="1", help="how much ETH (default 1)")
 
     bootstrap = commands.add_parser("bootstrap", help="create governance, limits and webhook in Dfns")
     bootstrap.add_argument("--webhook-url", default=None, help="default: the running stack's")
@@ -258,6 +262,7 @@ def usage(info: dict[str, Any], state_dir: Path, log_path: Path) -> str:
         "     -H 'Content-Type: application/json' "
         + """-d '{"exchange": "sandbox-exchange", "asset": "ETH", "amountPerRun": "0.05"}'""",
         "make approve                   # the exchange's deposit address, approved like any destination",
+        "make fund CLIENT=alice         # 1 sandbox ETH in Alice's wallet, for the order run to pay",
         f"OPS=$(make -s token CLIENT=ops OPERATOR=1)   # order runs also start on {schedule}",
         f'curl -s -X POST {api}/admin/order-runs -H "Authorization: Bearer $OPS" \\',
         "     -H 'Content-Type: application/json' -d '{}'",
@@ -312,6 +317,9 @@ def _sandbox(args: argparse.Namespace) -> int:
     from managed_accounts.dfns.models import DecisionBody
 
     stack = _running(args)
+    if args.action == "fund":
+        with stack:
+            return _fund(stack, args.client_id, args.eth)
     with stack, stack.officer_client() as officer:
         try:
             if args.action == "approvals":
@@ -330,6 +338,23 @@ def _sandbox(args: argparse.Namespace) -> int:
             print(f"Dfns refused: {exc}", file=sys.stderr)
             return EXIT_FAILED
     print(f"{approval.id}: {approval.status}")
+    return 0
+
+
+def _fund(stack: RunningStack, client_id: str, eth: str) -> int:
+    """A sandbox deposit into the client's wallet, so that an order run has something to pay with."""
+    try:
+        wei = int(Decimal(eth) * 10**18)
+    except InvalidOperation:
+        raise _UsageError(f"not an amount of ETH: {eth!r}") from None
+    if wei <= 0:
+        raise _UsageError("the amount must be positive")
+    response = stack.api("GET", "/accounts/me", client_id=client_id)
+    wallet_id = response.json().get("walletId") if response.status_code == 200 else None
+    if not wallet_id:
+        raise _UsageError(f"{client_id} has no wallet yet: POST /accounts first (as {client_id})")
+    stack.deposit(wallet_id, str(wei))
+    print(f"{wallet_id}: +{Decimal(wei) / 10**18} ETH (a sandbox deposit)")
     return 0
 
 

@@ -80,6 +80,7 @@ def test_the_commands_make_run_prints_work_as_printed(stack: RunningStack, tmp_p
     assert result.returncode == 0, output[-3000:] + result.stderr[-3000:]
     assert re.search(r"^ap-\S+: Approved$", output, re.MULTILINE), output[-3000:]
     assert '"address": "0x52908400098527886e0f7030069857d2e4169ee7"' in output.replace('":"', '": "')
+    assert re.search(r"^wa-\S+: \+1 ETH \(a sandbox deposit\)$", output, re.MULTILINE), output[-3000:]
     assert "to the approved address: Confirmed;  elsewhere: Rejected" in output  # make demo
     assert "The story holds end to end." in output
     assert Path(stack.state_dir / "stack.json").exists()

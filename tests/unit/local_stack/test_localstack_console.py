@@ -12,9 +12,10 @@ import sys
 import threading
 from pathlib import Path
 
+import httpx
 import pytest
 from local_stack import console as console_module
-from local_stack.cli import EPILOG, StopOnSignal, _the_pending_approval, _UsageError, usage
+from local_stack.cli import EPILOG, StopOnSignal, _fund, _the_pending_approval, _UsageError, usage
 from local_stack.console import (
     ConsoleFilter,
     NotProductFilter,
@@ -229,7 +230,12 @@ def test_the_banner_has_the_links_and_only_commands_that_work_without_uv_on_the_
     assert commands[:2] == [f"cd {REPO_ROOT}", "TOKEN=$(make -s token CLIENT=alice)"]
     assert "uv run" not in banner
     assert "managed-accounts" not in "\n".join(commands[1:])
-    assert {c.split()[1] for c in commands if c.startswith("make ")} == {"approvals", "approve", "demo"}
+    assert {c.split()[1] for c in commands if c.startswith("make ")} == {
+        "approvals",
+        "approve",
+        "fund",
+        "demo",
+    }
 
 
 def test_the_banner_says_where_a_stack_with_another_state_dir_is(monkeypatch, tmp_path):
@@ -246,7 +252,7 @@ def test_every_make_target_that_is_printed_exists():
     walkthrough = (REPO_ROOT / "README.md").read_text().split("## Walkthrough", 1)[1].split("\n## ", 1)[0]
     assert "uv run" not in walkthrough
     used = set(re.findall(r"(?:^|`|\$\()\s*make (?:-s )?([a-z-]+)", printed + walkthrough, re.MULTILINE))
-    assert used >= {"run", "token", "approvals", "approve", "deny", "demo"}
+    assert used >= {"run", "token", "approvals", "approve", "deny", "fund", "demo"}
     assert used <= targets
 
 
@@ -282,3 +288,31 @@ def test_approve_without_an_id_takes_the_one_pending_approval_and_refuses_to_gue
         _the_pending_approval(_Officer())  # type: ignore[arg-type]
     with pytest.raises(_UsageError, match="APPROVAL=<id>: ap-1 ap-2"):
         _the_pending_approval(_Officer("ap-1", "ap-2"))  # type: ignore[arg-type]
+
+
+class _Stack:
+    """The two calls `make fund` makes on a running stack."""
+
+    def __init__(self, status: int, account: dict[str, str]) -> None:
+        self.answer = httpx.Response(status, json=account)
+        self.deposits: list[tuple[str, str]] = []
+
+    def api(self, method: str, path: str, *, client_id: str) -> httpx.Response:
+        assert (method, path, client_id) == ("GET", "/accounts/me", "alice")
+        return self.answer
+
+    def deposit(self, wallet_id: str, amount: str) -> None:
+        self.deposits.append((wallet_id, amount))
+
+
+def test_fund_deposits_wei_into_the_clients_wallet_and_refuses_what_it_cannot_do(capsys):
+    stack = _Stack(200, {"walletId": "wa-1"})
+    assert _fund(stack, "alice", "0.5") == 0  # type: ignore[arg-type]
+    assert stack.deposits == [("wa-1", str(5 * 10**17))]
+    assert capsys.readouterr().out == "wa-1: +0.5 ETH (a sandbox deposit)\n"
+    for eth in ("x", "0", "-1"):
+        with pytest.raises(_UsageError):
+            _fund(stack, "alice", eth)  # type: ignore[arg-type]
+    with pytest.raises(_UsageError, match="POST /accounts first"):
+        _fund(_Stack(404, {}), "alice", "1")  # type: ignore[arg-type]
+    assert len(stack.deposits) == 1
