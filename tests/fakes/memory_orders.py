@@ -47,9 +47,7 @@ class MemoryOrdersRepository:
     def save_mandate(self, mandate: Mandate, *, expected_version: int | None) -> Mandate:
         with self._lock:
             stored = self.mandates.get(mandate.client_id)
-            saved = replace(mandate, version=(expected_version or 0) + 1)
-            if stored == saved:
-                return saved  # exactly this write, already applied: DynamoOrdersRepository's contract
+            saved = replace(mandate, version=(expected_version or 0) + 1, revision=secrets.token_hex(8))
             if (stored is None) != (expected_version is None) or (
                 stored is not None and stored.version != expected_version
             ):

@@ -7,9 +7,9 @@ every worker touches the run item, and concurrent transactions on one item would
 
 A write that DynamoDB applied but answered with an error is retried by the SDK, and the retry then fails
 its own condition. Before calling that a lost race, the item is read back: if it is what this write put,
-the write succeeded. Every write of an order carries a new random ``revision``, so for orders that is
-exact; a run or a mandate is compared whole (its microsecond timestamps tell two writers apart, and two
-writers of the same content would have written the same thing).
+the write succeeded. Every write of an order or a mandate carries a new random ``revision``, so that is
+exact; a run (created once, then changed by atomic updates) is compared whole: its microsecond creation
+time tells two starts apart.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class DynamoOrdersRepository:
         return oi.item_to_mandate(item) if item else None
 
     def save_mandate(self, mandate: Mandate, *, expected_version: int | None) -> Mandate:
-        saved = replace(mandate, version=(expected_version or 0) + 1)
+        saved = replace(mandate, version=(expected_version or 0) + 1, revision=secrets.token_hex(8))
         condition: dict[str, Any] = (
             {"ConditionExpression": "attribute_not_exists(PK)"}
             if expected_version is None
@@ -67,7 +67,8 @@ class DynamoOrdersRepository:
         try:
             self._table.put_item(Item=oi.mandate_to_item(saved), **condition)
         except ClientError as error:
-            if _lost_race(error) and self.get_mandate(mandate.client_id) == saved:
+            stored = self.get_mandate(mandate.client_id) if _lost_race(error) else None
+            if stored is not None and stored.revision == saved.revision:
                 return saved  # this write, applied and its answer lost
             if _lost_race(error):
                 raise ConcurrentUpdate("the trading authorisation changed meanwhile; retry") from error

@@ -213,6 +213,7 @@ class Mandate:
     created_at: datetime
     updated_at: datetime
     version: int = 1
+    revision: str = ""  # the random token of the write that stored this version (as ``Order.revision``)
     contract: str | None = None
     destination_request_id: str | None = None
     approval_id: str | None = None
