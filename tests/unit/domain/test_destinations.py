@@ -258,6 +258,30 @@ def test_a_crash_between_claim_and_submit_is_taken_over_after_the_lease(onboarde
     assert _live(world) == [A1]
 
 
+def test_a_claim_written_with_its_answer_lost_is_freed_at_once_not_left_to_the_lease(
+    onboarded: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Found by tests/e2e/test_story_under_faults.py: DynamoDB applied the claim, then the SDK's retries all
+    # failed; the claim, held by a batch nobody works on, blocked the client's requests for the lease.
+    world = onboarded
+    claim = world.repo.claim_change
+
+    def applied_then_failed(*args: object) -> bool:
+        claim(*args)  # type: ignore[arg-type]
+        raise RuntimeError("InternalServerError (reached max retries)")
+
+    monkeypatch.setattr(world.repo, "claim_change", applied_then_failed)
+    request = world.destinations.request_destination(CLIENT, A1, None)
+    assert request.status == "queued"  # stored; the submission failed quietly
+    account = world.repo.get_account(CLIENT)
+    assert account is not None
+    assert account.claim is None  # freed, not left to the lease
+
+    monkeypatch.setattr(world.repo, "claim_change", claim)
+    world.destinations.submit_next_batch(CLIENT)  # the reconciler's next pass, seconds later
+    assert world.destinations.get_request(CLIENT, request.request_id).status == "submitted"
+
+
 def test_a_change_dfns_refuses_fails_the_batch_and_frees_the_address(onboarded: World) -> None:
     world = onboarded
     world.dfns.fail("update_policy", error=DfnsBadRequest("invalid", status=400))

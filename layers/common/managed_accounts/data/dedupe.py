@@ -7,6 +7,8 @@ on the main table (``PK = EVENT#<objectId>``, ``SK = <fact>``) and expire throug
 
 from __future__ import annotations
 
+import contextlib
+import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -55,16 +57,31 @@ class DynamoDedupeStore:
         return expires is None or int(str(expires)) > _epoch(self._now())
 
     def claim(self, object_id: str, fact: str) -> bool:
-        now = _epoch(self._now())
+        """True if this call claimed the fact. Each claim carries a random token: a claim DynamoDB applied
+        but answered with an error fails the SDK's retry on its own condition, and the token tells that
+        from a rival's claim (which would make the fact a duplicate, never acted on)."""
+        now, token = _epoch(self._now()), secrets.token_hex(8)
+        key = self._key(object_id, fact)
         try:
             self._table.put_item(
-                Item={**self._key(object_id, fact), TTL_ATTRIBUTE: now + self._ttl, "claimedAt": now},
+                Item={**key, TTL_ATTRIBUTE: now + self._ttl, "claimedAt": now, "claimToken": token},
                 ConditionExpression="attribute_not_exists(#pk) OR #exp <= :now",
                 ExpressionAttributeNames={"#pk": PK, "#exp": TTL_ATTRIBUTE},
                 ExpressionAttributeValues={":now": now},
             )
         except self._table.meta.client.exceptions.ConditionalCheckFailedException:
-            return False
+            item = self._table.get_item(Key=key, ConsistentRead=True).get("Item") or {}
+            return item.get("claimToken") == token
+        except Exception:
+            # Perhaps applied, with every retry failing after: undo this claim (only this one), so that
+            # Dfns's retry of the webhook can act instead of finding a "duplicate".
+            with contextlib.suppress(Exception):
+                self._table.delete_item(
+                    Key=key,
+                    ConditionExpression="claimToken = :token",
+                    ExpressionAttributeValues={":token": token},
+                )
+            raise
         return True
 
     def release(self, object_id: str, fact: str) -> None:

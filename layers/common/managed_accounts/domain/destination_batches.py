@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from managed_accounts.dfns.errors import DfnsBadRequest, DfnsError, DfnsNotFound
 from managed_accounts.dfns.models import Policy
@@ -48,12 +48,24 @@ class BatchSubmitter:
             return False
         now = self._clock.now()
         batch_id = f"batch-{uuid.uuid4().hex}"
-        if not self._repo.claim_change(client_id, batch_id, now, now - CLAIM_LEASE):
+        if not self._claim(client_id, batch_id, now):
             return False
         try:
             return self._submit_claimed(account, account.whitelist_policy_id, batch_id)
         except BaseException:
             self._repo.release_claim(client_id, batch_id)
+            raise
+
+    def _claim(self, client_id: str, batch_id: str, now: datetime) -> bool:
+        try:
+            return self._repo.claim_change(client_id, batch_id, now, now - CLAIM_LEASE)
+        except Exception:
+            # DynamoDB may have applied the claim and lost its answer (its retries failing after): free the
+            # slot if this batch holds it, rather than leave the client's requests waiting out the lease.
+            try:
+                self._repo.release_claim(client_id, batch_id)
+            except Exception:
+                logger.warning("a claim that failed could not be released; its lease frees it", exc_info=True)
             raise
 
     def _submit_claimed(self, account: Account, policy_id: str, batch_id: str) -> bool:
