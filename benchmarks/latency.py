@@ -15,21 +15,19 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
 from local_stack import aws
-from local_stack.remote import RunningStack, wait_for
-from local_stack.stack import LocalStack, StackConfig
+from local_stack.remote import RunningStack
 from managed_accounts.api.webhook_signature import sign
-from managed_accounts.dfns.models import DecisionBody, NativeTransferBody
+from managed_accounts.dfns.models import NativeTransferBody
 from managed_accounts.domain.report_models import DECISION_KIND
 from managed_accounts.routes import ROUTES
+
+from benchmarks.harness import approve_request, local_stack, percentiles, timed_calls
 
 CLIENT = "bench-latency-1"
 OPERATOR = "bench-ops"
@@ -38,19 +36,6 @@ RUN_ID = "bench-latency-run"
 MANDATE = {"exchange": "sandbox-exchange", "asset": "ETH", "amountPerRun": "0.01"}
 
 Call = Callable[[], httpx.Response]
-
-
-def _approve_pending(stack: RunningStack, request_id: str) -> None:
-    path = f"/accounts/me/destination-requests/{request_id}"
-    approval_id = wait_for(
-        lambda: stack.api("GET", path, client_id=CLIENT).json().get("approvalId"), what="the change request"
-    )
-    with stack.officer_client() as officer:
-        officer.decide_approval(approval_id, DecisionBody(value="Approved"))
-    wait_for(
-        lambda: stack.api("GET", path, client_id=CLIENT).json()["status"] == "approved" or None,
-        what="the approval",
-    )
 
 
 def _story(stack: RunningStack) -> dict[str, str]:
@@ -63,12 +48,12 @@ def _story(stack: RunningStack) -> dict[str, str]:
         client_id=CLIENT,
         json={"address": DESTINATION, "label": "bank"},
     ).json()
-    _approve_pending(stack, asked["requestId"])
+    approve_request(stack, CLIENT, asked["requestId"])
     stack.deposit(account["walletId"], str(10**18))
     with stack.service_account_client() as dfns:
         dfns.transfer(account["walletId"], NativeTransferBody(to=DESTINATION, amount=str(10**16)))
     mandate = stack.api("PUT", "/accounts/me/trading-authorization", client_id=CLIENT, json=MANDATE).json()
-    _approve_pending(stack, mandate["destinationRequestId"])
+    approve_request(stack, CLIENT, mandate["destinationRequestId"])
     stack.api(
         "POST", "/admin/order-runs", client_id=OPERATOR, operator=True, json={"runId": RUN_ID}
     ).raise_for_status()
@@ -136,37 +121,19 @@ def _calls(stack: RunningStack, ids: dict[str, str]) -> dict[str, Call]:
 def _latency(call: Call, runs: int) -> dict[str, Any]:
     first = call()  # the warm-up: the handler's container and caches
     first.raise_for_status()
-    timings: list[float] = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        call().raise_for_status()
-        timings.append((time.perf_counter() - started) * 1000)
-    cuts = statistics.quantiles(timings, n=100)
-    return {
-        "status": first.status_code,
-        "p50Ms": round(statistics.median(timings), 1),
-        "p95Ms": round(cuts[94], 1),
-        "p99Ms": round(cuts[98], 1),
-    }
+    return {"status": first.status_code, **percentiles(timed_calls(call, runs))}
 
 
 def measure() -> dict[str, Any]:
     runs = int(os.environ.get("BENCH_ROUTE_CALLS", "50"))
-    with tempfile.TemporaryDirectory(prefix="latency-bench-") as state:
-        config = StackConfig.ephemeral(Path(state))
-        stack = LocalStack(config)
-        stack.start()
-        try:
-            with RunningStack(Path(state)) as running:
-                calls = _calls(running, _story(running))
-                missing = {f"{r.method} {r.path}" for r in ROUTES} - calls.keys()
-                if missing:
-                    raise SystemExit(f"benchmarks/latency.py has no call for {sorted(missing)}")
-                # Revoking last: the mandate's routes answer about an active mandate before that.
-                order = sorted(calls, key=lambda k: k == "DELETE /accounts/me/trading-authorization")
-                routes = {key: _latency(calls[key], runs) for key in order}
-        finally:
-            stack.stop()
+    with local_stack("latency-bench-") as (_, state), RunningStack(state) as running:
+        calls = _calls(running, _story(running))
+        missing = {f"{r.method} {r.path}" for r in ROUTES} - calls.keys()
+        if missing:
+            raise SystemExit(f"benchmarks/latency.py has no call for {sorted(missing)}")
+        # Revoking last: the mandate's routes answer about an active mandate before that.
+        order = sorted(calls, key=lambda k: k == "DELETE /accounts/me/trading-authorization")
+        routes = {key: _latency(calls[key], runs) for key in order}
     return {"calls": runs, "routes": routes}
 
 

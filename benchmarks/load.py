@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
-import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import httpx
 from local_stack.remote import RunningStack
-from local_stack.stack import LocalStack, StackConfig
 from local_stack.tokens import issue_token, load_key
+
+from benchmarks.harness import local_stack, percentiles
 
 READS = (
     "/accounts/me",
@@ -72,16 +70,6 @@ def _client(api_url: str, token: str, index: int, start: threading.Event, rec: _
         return {"onboarded": onboarded.status_code, "asked": asked.status_code, "requestId": request_id}
 
 
-def _percentiles(values: list[float]) -> dict[str, float]:
-    cuts = statistics.quantiles(values, n=100, method="inclusive")
-    return {
-        "count": len(values),
-        "p50Ms": round(statistics.median(values), 1),
-        "p95Ms": round(cuts[94], 1),
-        "p99Ms": round(cuts[98], 1),
-    }
-
-
 def _lost(stack: RunningStack, clients: list[str], outcomes: list[dict[str, Any]]) -> dict[str, int]:
     """Accounts missing, wallets not exactly one per client in Dfns, requests answered 202 but not found."""
     missing_accounts = sum(
@@ -103,28 +91,20 @@ def _lost(stack: RunningStack, clients: list[str], outcomes: list[dict[str, Any]
 
 
 def measure(count: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="load-bench-") as state:
-        config = StackConfig.ephemeral(Path(state))
-        stack = LocalStack(config)
-        info = stack.start()
-        try:
-            key = load_key(Path(state))
-            clients = [f"load-{i:04d}" for i in range(count)]
-            tokens = [issue_token(key, c) for c in clients]
-            rec, start = _Recorder(), threading.Event()
-            with ThreadPoolExecutor(max_workers=count) as pool:
-                futures = [
-                    pool.submit(_client, info["apiUrl"], tokens[i], i, start, rec) for i in range(count)
-                ]
-                time.sleep(1)  # every thread waiting at the gate
-                began = time.perf_counter()
-                start.set()
-                outcomes = [f.result() for f in futures]
-                wall = time.perf_counter() - began
-            with RunningStack(Path(state)) as running:
-                lost = _lost(running, clients, outcomes)
-        finally:
-            stack.stop()
+    with local_stack("load-bench-") as (info, state):
+        key = load_key(state)
+        clients = [f"load-{i:04d}" for i in range(count)]
+        tokens = [issue_token(key, c) for c in clients]
+        rec, start = _Recorder(), threading.Event()
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            futures = [pool.submit(_client, info["apiUrl"], tokens[i], i, start, rec) for i in range(count)]
+            time.sleep(1)  # every thread waiting at the gate
+            began = time.perf_counter()
+            start.set()
+            outcomes = [f.result() for f in futures]
+            wall = time.perf_counter() - began
+        with RunningStack(state) as running:
+            lost = _lost(running, clients, outcomes)
     statuses = {route: dict(sorted(c.items())) for route, c in rec.statuses.items()}
     return {
         "clients": count,
@@ -133,7 +113,9 @@ def measure(count: int) -> dict[str, Any]:
         "serverErrors": sum(n for c in rec.statuses.values() for s, n in c.items() if s >= 500),
         "statuses": statuses,
         "lost": lost,
-        "routes": {route: _percentiles(t) for route, t in rec.timings.items()},
+        "routes": {
+            route: {"count": len(t), **percentiles(t, method="inclusive")} for route, t in rec.timings.items()
+        },
     }
 
 

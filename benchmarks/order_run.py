@@ -23,18 +23,15 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import boto3
 import httpx
 from dfns_sandbox.bench import signed_calls_per_second
 from local_stack.officer import OfficerDfnsClient
-from local_stack.stack import LocalStack, StackConfig
 from local_stack.tokens import issue_token, load_key
 from managed_accounts.config import Settings, get_settings
 from managed_accounts.data.orders_repository import DynamoOrdersRepository
@@ -49,6 +46,8 @@ from managed_accounts.domain.ports import ChangeRequestPending
 from managed_accounts.domain.trading import order_external_id
 from managed_accounts.secrets import get_dfns_credentials
 from managed_accounts.wiring import SystemClock, exchange_catalog_of
+
+from benchmarks.harness import dfns_requests, local_stack, reset_dfns_requests
 
 RUN_ID = "bench-run"
 FREE_RUN_ID = "bench-run-unlimited"
@@ -161,7 +160,7 @@ def _run(
     api: httpx.Client, sandbox: httpx.Client, operator: dict[str, str], run_id: str, *, poll: float
 ) -> dict[str, Any]:
     """Start one order run as an operator and wait until no leg is pending: timings and Dfns requests."""
-    sandbox.delete("/sandbox/requests").raise_for_status()
+    reset_dfns_requests(sandbox)
     started, wall = time.perf_counter(), datetime.now(UTC)
     api.post("/admin/order-runs", json={"runId": run_id}, headers=operator).raise_for_status()
     answered_seconds = time.perf_counter() - started
@@ -176,8 +175,7 @@ def _run(
         timeout=60 * 60,
         every=poll,
     )
-    counts: dict[str, int] = sandbox.get("/sandbox/requests").json()["counts"]
-    dfns_counts = {r: n for r, n in counts.items() if " /sandbox/" not in r}
+    dfns_counts = dfns_requests(sandbox)
     # From the POST to the last order's change, from the report's own timestamps.
     run_seconds = (datetime.fromisoformat(report["lastChangeAt"]) - wall).total_seconds()
     planning_seconds = (datetime.fromisoformat(planned["plannedAt"]) - wall).total_seconds()
@@ -195,39 +193,28 @@ def _run(
 
 
 def measure(mandates: int, rate_limit: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="order-run-bench-") as state:
-        config = StackConfig.ephemeral(
-            Path(state),
-            reconcile_seconds=24 * 3600,
-            order_run_schedule="rate(1 day)",
-        )
-        stack = LocalStack(config)
-        info = stack.start()
-        try:
-            settings = get_settings()
-            _remove_webhooks(settings)
-            started = time.perf_counter()
-            governance_id = info["bootstrap"]["GovernancePolicyId"]
-            wallets = _setup(settings, info["complianceOfficer"], governance_id, mandates)
-            setup_seconds = time.perf_counter() - started
-            operator = {
-                "Authorization": f"Bearer {issue_token(load_key(Path(state)), 'bench-ops', operator=True)}"
-            }
-            with (
-                httpx.Client(base_url=info["apiUrl"], timeout=120) as api,
-                httpx.Client(base_url=info["sandboxUrl"], timeout=30) as sandbox,
-            ):
-                sandbox.post("/sandbox/faults", json={"rateLimitPerMinute": rate_limit}).raise_for_status()
-                limited = _run(api, sandbox, operator, RUN_ID, poll=30)
-                sandbox.post("/sandbox/faults", json={"rateLimitPerMinute": None}).raise_for_status()
-                limited["transfersPerWallet"] = _exactly_once(settings, wallets, RUN_ID)
-                # The same mandates again, with no rate limit: how close the product gets to the sandbox's
-                # own signed-call throughput, measured right after on the same sandbox.
-                free = _run(api, sandbox, operator, FREE_RUN_ID, poll=5)
-                free["transfersPerWallet"] = _exactly_once(settings, wallets, FREE_RUN_ID)
-                signed_per_second = signed_calls_per_second(info["sandboxUrl"])
-        finally:
-            stack.stop()
+    overrides = {"reconcile_seconds": 24 * 3600, "order_run_schedule": "rate(1 day)"}
+    with local_stack("order-run-bench-", **overrides) as (info, state):
+        settings = get_settings()
+        _remove_webhooks(settings)
+        started = time.perf_counter()
+        governance_id = info["bootstrap"]["GovernancePolicyId"]
+        wallets = _setup(settings, info["complianceOfficer"], governance_id, mandates)
+        setup_seconds = time.perf_counter() - started
+        operator = {"Authorization": f"Bearer {issue_token(load_key(state), 'bench-ops', operator=True)}"}
+        with (
+            httpx.Client(base_url=info["apiUrl"], timeout=120) as api,
+            httpx.Client(base_url=info["sandboxUrl"], timeout=30) as sandbox,
+        ):
+            sandbox.post("/sandbox/faults", json={"rateLimitPerMinute": rate_limit}).raise_for_status()
+            limited = _run(api, sandbox, operator, RUN_ID, poll=30)
+            sandbox.post("/sandbox/faults", json={"rateLimitPerMinute": None}).raise_for_status()
+            limited["transfersPerWallet"] = _exactly_once(settings, wallets, RUN_ID)
+            # The same mandates again, with no rate limit: how close the product gets to the sandbox's
+            # own signed-call throughput, measured right after on the same sandbox.
+            free = _run(api, sandbox, operator, FREE_RUN_ID, poll=5)
+            free["transfersPerWallet"] = _exactly_once(settings, wallets, FREE_RUN_ID)
+            signed_per_second = signed_calls_per_second(info["sandboxUrl"])
     bound = 3 * mandates / rate_limit * 60
     limited["rateLimitBoundSeconds"] = round(bound, 1)
     limited["lastWindowOpensSeconds"] = (math.ceil(3 * mandates / rate_limit) - 1) * 60
