@@ -41,6 +41,11 @@ def _lost_race(error: ClientError) -> bool:
     return _code(error) in ("ConditionalCheckFailedException", "TransactionCanceledException")
 
 
+def _written_by(stored: Mandate | Order | None, write: Mandate | Order) -> bool:
+    """Whether the stored item is ``write`` itself (its revision), e.g. applied with its answer lost."""
+    return stored is not None and stored.revision == write.revision
+
+
 class DynamoOrdersRepository:
     """``table`` is a boto3 DynamoDB ``Table`` resource."""
 
@@ -67,8 +72,7 @@ class DynamoOrdersRepository:
         try:
             self._table.put_item(Item=oi.mandate_to_item(saved), **condition)
         except ClientError as error:
-            stored = self.get_mandate(mandate.client_id) if _lost_race(error) else None
-            if stored is not None and stored.revision == saved.revision:
+            if _lost_race(error) and _written_by(self.get_mandate(mandate.client_id), saved):
                 return saved  # this write, applied and its answer lost
             if _lost_race(error):
                 raise ConcurrentUpdate("the trading authorisation changed meanwhile; retry") from error
@@ -193,13 +197,12 @@ class DynamoOrdersRepository:
             )
         except ClientError as error:
             if _lost_race(error):
-                return self._is_stored(order)  # True: this write, applied and its answer lost
+                return _written_by(self._stored(order), order)  # True: this write, its answer lost
             raise
         return True
 
-    def _is_stored(self, order: Order) -> bool:
-        stored = self.get_order(order.client_id, order.run_id, order.run_created_at)
-        return stored is not None and stored.revision == order.revision
+    def _stored(self, order: Order) -> Order | None:
+        return self.get_order(order.client_id, order.run_id, order.run_created_at)
 
     def get_order(self, client_id: str, run_id: str, run_created_at: datetime) -> Order | None:
         key = oi.order_key(client_id, run_id, run_created_at)
@@ -238,7 +241,7 @@ class DynamoOrdersRepository:
             else:
                 self._client.put_item(**put)
         except ClientError as error:
-            if _lost_race(error) and self._is_stored(saved):
+            if _lost_race(error) and _written_by(self._stored(saved), saved):
                 return saved  # this write, applied and its answer lost
             if _lost_race(error):
                 raise ConcurrentUpdate("the order changed meanwhile") from error
