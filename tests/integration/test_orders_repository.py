@@ -16,6 +16,7 @@ from managed_accounts.domain.ports import OrdersRepository
 from managed_accounts.domain.trading import Mandate, Order, OrderRun, order_external_id
 from managed_accounts.errors import ConcurrentUpdate, InvalidInput, NotFound
 
+from tests.fakes.answer_lost import AnswerLost
 from tests.fakes.memory_orders import MemoryOrdersRepository
 
 T0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
@@ -200,29 +201,6 @@ def test_orders_are_keyed_by_run_and_client_and_written_from_the_version_read(st
     with pytest.raises(ConcurrentUpdate):
         repo.save_order(replace(alice, status="skipped"), expected_version=alice.version)
     assert store.events() == [event] or [e.event_id for e in store.events()] == [event.event_id]
-
-
-class AnswerLost:
-    """A table or client whose every write is applied, then its answer lost: the SDK retries the same
-    request, which then meets the first attempt's write (a conditional write fails its condition)."""
-
-    WRITES = ("put_item", "transact_write_items")
-
-    def __init__(self, target: Any) -> None:
-        self._target = target
-        self.retries = 0
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._target, name)
-        if name not in self.WRITES:
-            return method
-
-        def applied_then_retried(**kwargs: Any) -> Any:
-            method(**kwargs)
-            self.retries += 1
-            return method(**kwargs)
-
-        return applied_then_retried
 
 
 def test_a_write_applied_whose_answer_was_lost_is_that_writes_success_not_a_lost_race(table: Any) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from managed_accounts.data.dedupe import DEFAULT_TTL_SECONDS, DynamoDedupeStore
 
+from tests.fakes.answer_lost import AnswerLost
 from tests.fakes.webhook_events import NOW, event_items
 from tests.fakes.world import World
 
@@ -50,34 +51,15 @@ def test_an_expired_fact_not_yet_swept_by_ttl_counts_as_absent(table: Any) -> No
     assert store.claim("ap-1", "Approved")
 
 
-class _AppliedAnswerLost:
-    """A table whose first put is applied and then answered with an error: the SDK retries the same
-    request, which meets the first attempt's item; with ``then_fail``, every retry fails instead."""
-
-    def __init__(self, table: Any, *, then_fail: bool = False) -> None:
-        self._table = table
-        self._then_fail = then_fail
-        self.meta = table.meta
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._table, name)
-
-    def put_item(self, **kwargs: Any) -> Any:
-        self._table.put_item(**kwargs)
-        if self._then_fail:
-            raise RuntimeError("InternalServerError (reached max retries)")
-        return self._table.put_item(**kwargs)
-
-
 def test_a_claim_applied_with_its_answer_lost_is_this_claim_not_a_duplicate(table: Any) -> None:
-    lossy = DynamoDedupeStore(_AppliedAnswerLost(table), now=lambda: NOW)  # type: ignore[arg-type]
+    lossy = DynamoDedupeStore(AnswerLost(table), now=lambda: NOW)  # type: ignore[arg-type]
     assert lossy.claim("ap-1", "Approved") is True
     rival = DynamoDedupeStore(table, now=lambda: NOW)
     assert rival.claim("ap-1", "Approved") is False  # another claim of the same fact still loses
 
 
 def test_a_claim_whose_retries_all_fail_is_undone_so_the_webhooks_retry_can_act(table: Any) -> None:
-    failing = DynamoDedupeStore(_AppliedAnswerLost(table, then_fail=True), now=lambda: NOW)  # type: ignore[arg-type]
+    failing = DynamoDedupeStore(AnswerLost(table, retries_fail=True), now=lambda: NOW)  # type: ignore[arg-type]
     with pytest.raises(RuntimeError):
         failing.claim("ap-1", "Approved")
     store = DynamoDedupeStore(table, now=lambda: NOW)
